@@ -1,0 +1,26 @@
+/* Console capture for host tests: the hypervisor's serial_write lands here. */
+#include <stdint.h>
+#include <string.h>
+#include "host_stubs.h"
+#include "hw/platform.h"
+
+static char console[1 << 16];
+static size_t console_len;
+
+void serial_write(const char *s, uint64_t len)
+{
+    for (uint64_t i = 0; i < len && console_len + 1 < sizeof(console); i++)
+        console[console_len++] = s[i];
+    console[console_len] = 0;
+}
+
+const char *host_console(void)
+{
+    return console;
+}
+
+void host_console_reset(void)
+{
+    console_len = 0;
+    console[0] = 0;
+}

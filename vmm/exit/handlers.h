@@ -1,0 +1,56 @@
+/* Every VM-exit handler. Contract (one for all): a handler is called with the guest whose VMCS
+ * is current, reads what it needs through vmcs_read(), and returns an enum exit_result saying
+ * what the dispatcher does next (see guest/guest.h). A handler never advances RIP itself and
+ * never returns to a guest it has stopped. */
+#ifndef TESSERA_EXIT_HANDLERS_H
+#define TESSERA_EXIT_HANDLERS_H
+
+#include <stdint.h>
+#include "guest/guest.h"
+
+/* CPUID policy: computed once from the host CPU at boot, the same for every guest and for the
+ * life of each guest. */
+void cpuid_policy_init(uint64_t tsc_khz);
+/* Filtered answer for (leaf, subleaf) as a guest with index guest_id sees it. */
+void cpuid_guest_view(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+/* Initial values of the emulated MSRs (APIC base, MTRRs, ...) for a fresh vcpu. */
+void msr_vcpu_init(struct vcpu *v);
+/* Fill a 4 KiB MSR bitmap: 1 bits exit. Only MSRs safe to pass through are cleared. */
+void msr_bitmap_init(uint8_t *bitmap);
+
+/* CR0/CR4: the guest/host masks and initial shadows, from the VMX fixed-bit MSRs. */
+struct cr_policy {
+    uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+    uint64_t cr0_mask, cr4_mask;   /* bits owned by Tessera: guest writes exit, reads see shadow */
+};
+void cr_policy_init(struct cr_policy *p, uint64_t cr0_fixed0, uint64_t cr0_fixed1,
+                    uint64_t cr4_fixed0, uint64_t cr4_fixed1, int unrestricted_guest);
+extern struct cr_policy cr_policy;
+/* Set a guest's CR0/CR4 to what it asked for (guest view), applying the fixed bits underneath. */
+void cr_set_guest_cr0(uint64_t value);
+void cr_set_guest_cr4(uint64_t value);
+
+enum exit_result exit_handle_cpuid(struct guest *g);
+enum exit_result exit_handle_cr_access(struct guest *g);
+enum exit_result exit_handle_io(struct guest *g);
+enum exit_result exit_handle_rdmsr(struct guest *g);
+enum exit_result exit_handle_wrmsr(struct guest *g);
+enum exit_result exit_handle_xsetbv(struct guest *g);
+enum exit_result exit_handle_ept_violation(struct guest *g);
+enum exit_result exit_handle_ept_misconfig(struct guest *g);
+enum exit_result exit_handle_hlt(struct guest *g);
+enum exit_result exit_handle_vmcall(struct guest *g);
+enum exit_result exit_handle_invd_wbinvd(struct guest *g);
+enum exit_result exit_handle_vmx_instruction(struct guest *g);
+enum exit_result exit_handle_exception_nmi(struct guest *g);
+enum exit_result exit_handle_external_interrupt(struct guest *g);
+enum exit_result exit_handle_triple_fault(struct guest *g);
+enum exit_result exit_handle_preemption_timer(struct guest *g);
+enum exit_result exit_handle_init_signal(struct guest *g);
+
+/* Dispatch one exit for the current guest: counts it, calls the handler from the table, advances
+ * RIP where asked. Unknown reasons stop the guest with a register dump. */
+enum exit_result exit_dispatch(struct guest *g, uint32_t exit_reason);
+
+#endif

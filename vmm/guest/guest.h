@@ -1,0 +1,151 @@
+/* A guest: its RAM, its one virtual CPU, its devices, its fate. Pure data plus the small
+ * helpers every exit handler uses; nothing here touches hardware directly. */
+#ifndef TESSERA_GUEST_H
+#define TESSERA_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "bootinfo.h"
+#include "vmx/vmcs_fields.h"
+#include "dev/uart16550.h"
+
+/* General-purpose registers by their x86 encoding number. gpr[REG_RSP] is not used while the
+ * guest runs: the VMCS holds RSP; use vcpu_gpr_read/write. */
+enum gpr_index {
+    REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+    REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+};
+
+#define MTRR_VAR_COUNT 8
+
+struct vcpu {
+    uint64_t gpr[16];           /* saved and restored by vmx_enter(); keep first (asm offsets) */
+    uint64_t cr2;               /* not in the VMCS: swapped by vmx_enter() */
+    bool launched;              /* VMLAUNCH done; next entry is VMRESUME */
+    uint64_t vmcs_pa;
+    void *vmcs;
+
+    /* Architectural state the VMCS does not hold, kept per guest and swapped on guest switch. */
+    uint64_t xcr0;
+    void *xsave_area;           /* 64-byte aligned, sized from CPUID 0xD */
+    uint64_t kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
+
+    /* Emulated MSRs and registers */
+    uint64_t apic_base;
+    uint64_t mtrr_def_type;
+    uint64_t mtrr_fixed[11];
+    uint64_t mtrr_var[2 * MTRR_VAR_COUNT];
+    uint64_t misc_enable;
+    uint8_t cr8;                /* task-priority register as the guest sees it */
+};
+
+enum guest_state {
+    GUEST_RUNNABLE,
+    GUEST_HALTED,               /* executed HLT; waits for an event */
+    GUEST_ENDED,
+};
+
+enum guest_outcome {
+    OUTCOME_NONE,
+    OUTCOME_EXIT_CODE,          /* wrote to the debug-exit port or called HC_EXIT */
+    OUTCOME_SHUTDOWN,           /* "Shutdown" on port 0x8900 or ACPI-style power-off */
+    OUTCOME_STOPPED,            /* stopped by Tessera: fault, failed entry, time limit, bad image */
+};
+
+/* A device region in guest-physical space, claimed ahead of the empty bus. */
+struct mmio_ops {
+    uint64_t (*read)(void *dev, uint64_t offset, unsigned size);
+    void (*write)(void *dev, uint64_t offset, unsigned size, uint64_t value);
+};
+
+struct mmio_region {
+    uint64_t base, size;
+    const struct mmio_ops *ops;
+    void *dev;
+};
+
+#define GUEST_MAX_MMIO 4
+
+struct guest {
+    unsigned id;
+    char name[GUEST_NAME_MAX];
+    const struct bootinfo_guest *config;
+
+    /* RAM: guest-physical [0, ram_size) is host memory at ram (hypervisor pointer) and
+     * ram_hpa (host-physical, what EPT maps). On the machine ram == (void *)ram_hpa. */
+    uint8_t *ram;
+    uint64_t ram_hpa;
+    uint64_t ram_size;
+    uint64_t eptp;
+
+    struct vcpu vcpu;
+    struct uart16550 uart;
+    unsigned shutdown_match;    /* how many bytes of "Shutdown" have arrived on port 0x8900 */
+
+    struct mmio_region mmio[GUEST_MAX_MMIO];
+    unsigned mmio_count;
+
+    enum guest_state state;
+    enum guest_outcome outcome;
+    uint32_t exit_code;         /* (v << 1) | 1 for a debug-exit write of v */
+    char stop_reason[160];
+
+    uint64_t exit_counts[EXIT_REASON_COUNT];
+    uint64_t exits_total;
+    uint64_t slices;            /* times the scheduler picked this guest */
+    uint64_t run_tsc;           /* TSC ticks spent in this guest (guest + its exits) */
+    uint64_t timeout_tsc;       /* 0 = none */
+};
+
+/* What an exit handler asks the dispatcher to do next. The dispatcher, not the handler,
+ * advances RIP, so every handler that emulates an instruction simply returns EXIT_ADVANCE. */
+enum exit_result {
+    EXIT_CONTINUE,              /* re-enter without touching RIP (fault injected, or restart) */
+    EXIT_ADVANCE,               /* the instruction is done: RIP += exit instruction length */
+    EXIT_ADVANCE_YIELD,         /* as EXIT_ADVANCE, then let another guest run */
+    EXIT_YIELD,                 /* let another guest run; RIP untouched */
+    EXIT_STOP,                  /* the guest has ended (guest_end/guest_stop was called) */
+};
+
+/* Register access that knows RSP lives in the VMCS. */
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned reg);
+void vcpu_gpr_write(struct vcpu *v, unsigned reg, uint64_t value);
+
+/* Queue a hardware exception for the next VM entry. Returns EXIT_CONTINUE for convenience. */
+enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+#define VEC_DE 0
+#define VEC_DB 1
+#define VEC_UD 6
+#define VEC_NM 7
+#define VEC_DF 8
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_MC 18
+
+/* RIP += exit instruction length, dropping STI/MOV-SS blocking as a real CPU would. */
+void vcpu_advance_rip(struct vcpu *v);
+
+/* The guest's current CPL and execution mode, read from the VMCS. */
+unsigned vcpu_cpl(void);
+enum cpu_mode { MODE_REAL, MODE_PROT16, MODE_PROT32, MODE_LONG64, MODE_COMPAT16, MODE_COMPAT32 };
+enum cpu_mode vcpu_mode(void);
+
+/* End a guest. guest_end: it asked to (exit code or power-off). guest_stop: Tessera stopped it,
+ * reason printed with the guest's name. Both return EXIT_STOP. */
+enum exit_result guest_end(struct guest *g, enum guest_outcome outcome, uint32_t exit_code);
+enum exit_result guest_stop(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Success as `make run` counts it: exit status 1 (value 0 on the debug-exit port) or power-off. */
+bool guest_succeeded(const struct guest *g);
+
+/* Pointer to guest RAM for [gpa, gpa + len), or NULL unless the whole span is RAM.
+ * Overflow-safe: never computes gpa + len. */
+static inline void *guest_ram_ptr(const struct guest *g, uint64_t gpa, uint64_t len)
+{
+    if (gpa >= g->ram_size || len > g->ram_size - gpa)
+        return NULL;
+    return g->ram + gpa;
+}
+
+#endif

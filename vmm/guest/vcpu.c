@@ -1,0 +1,106 @@
+/* Helpers every exit handler shares: register access, event injection, RIP advance, CPU mode,
+ * and ending a guest. All state comes through the VMCS accessor. */
+#include <stdarg.h>
+#include "guest/guest.h"
+#include "lib/log.h"
+#include "vmx/vmcs.h"
+
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned reg)
+{
+    if (reg == REG_RSP)
+        return vmcs_read(VMCS_GUEST_RSP);
+    return v->gpr[reg & 15];
+}
+
+void vcpu_gpr_write(struct vcpu *v, unsigned reg, uint64_t value)
+{
+    if (reg == REG_RSP)
+        vmcs_write(VMCS_GUEST_RSP, value);
+    else
+        v->gpr[reg & 15] = value;
+}
+
+enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+    (void)v;
+    uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
+    /* Real mode delivers no error codes; neither may we (VM entry would fail). */
+    if (has_error && (vmcs_read(VMCS_GUEST_CR0) & 1)) {
+        info |= INTR_INFO_DELIVER_ERROR;
+        vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, error);
+    }
+    vmcs_write(VMCS_ENTRY_INTR_INFO, info);
+    return EXIT_CONTINUE;
+}
+
+void vcpu_advance_rip(struct vcpu *v)
+{
+    (void)v;
+    uint64_t rip = vmcs_read(VMCS_GUEST_RIP) + vmcs_read(VMCS_EXIT_INSTR_LEN);
+    if (vcpu_mode() != MODE_LONG64)
+        rip &= 0xffffffffull;
+    vmcs_write(VMCS_GUEST_RIP, rip);
+    uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    /* A single-stepping guest expects #DB after the emulated instruction, as after a real one. */
+    if (vmcs_read(VMCS_GUEST_RFLAGS) & (1u << 8))
+        vmcs_write(VMCS_GUEST_PENDING_DBG, vmcs_read(VMCS_GUEST_PENDING_DBG) | (1u << 14));
+}
+
+unsigned vcpu_cpl(void)
+{
+    /* SS.DPL is the CPL (SDM 24.4.1), also in real mode and with unrestricted guest. */
+    return (vmcs_read(VMCS_GUEST_SS_AR) >> AR_DPL_SHIFT) & 3;
+}
+
+enum cpu_mode vcpu_mode(void)
+{
+    uint64_t cr0 = vmcs_read(VMCS_GUEST_CR0);
+    if (!(cr0 & 1))
+        return MODE_REAL;
+    if (vmcs_read(VMCS_GUEST_RFLAGS) & (1u << 17))
+        return MODE_REAL; /* virtual-8086: 16-bit addressing like real mode */
+    uint64_t cs_ar = vmcs_read(VMCS_GUEST_CS_AR);
+    if (vmcs_read(VMCS_GUEST_EFER) & (1u << 10)) {
+        if (cs_ar & AR_L)
+            return MODE_LONG64;
+        return (cs_ar & AR_DB) ? MODE_COMPAT32 : MODE_COMPAT16;
+    }
+    return (cs_ar & AR_DB) ? MODE_PROT32 : MODE_PROT16;
+}
+
+enum exit_result guest_end(struct guest *g, enum guest_outcome outcome, uint32_t exit_code)
+{
+    if (g->state == GUEST_ENDED)
+        return EXIT_STOP;
+    uart_flush(&g->uart);
+    g->state = GUEST_ENDED;
+    g->outcome = outcome;
+    g->exit_code = exit_code;
+    if (outcome == OUTCOME_EXIT_CODE)
+        log_printf("tessera: guest %s ended with exit status %u\n", g->name, exit_code);
+    else
+        log_printf("tessera: guest %s powered off\n", g->name);
+    return EXIT_STOP;
+}
+
+enum exit_result guest_stop(struct guest *g, const char *fmt, ...)
+{
+    if (g->state == GUEST_ENDED)
+        return EXIT_STOP;
+    uart_flush(&g->uart);
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
+    va_end(ap);
+    g->state = GUEST_ENDED;
+    g->outcome = OUTCOME_STOPPED;
+    log_printf("tessera: guest %s stopped: %s\n", g->name, g->stop_reason);
+    return EXIT_STOP;
+}
+
+bool guest_succeeded(const struct guest *g)
+{
+    return (g->outcome == OUTCOME_EXIT_CODE && g->exit_code == 1) || g->outcome == OUTCOME_SHUTDOWN;
+}

@@ -1,0 +1,21 @@
+/* The machine as the firmware left it: serial console, timers and interrupt sources, other
+ * CPUs. Hardware access; the few pure parts are in acpi.c. */
+#ifndef TESSERA_PLATFORM_H
+#define TESSERA_PLATFORM_H
+
+#include <stdint.h>
+
+void serial_init(void);                     /* COM1, 115200 8N1, polled */
+void serial_write(const char *s, uint64_t len);
+
+/* Mask the 8259 PICs, every IOAPIC redirection entry (from the MADT) and the LAPIC LVT
+ * entries, so no interrupt the firmware left armed fires while Tessera runs. */
+void platform_quiesce_interrupts(uint64_t rsdp);
+
+/* Put every other CPU into wait-for-SIPI with INIT IPIs, before firmware memory is reused. */
+void platform_park_other_cpus(uint64_t rsdp);
+
+/* TSC frequency in kHz: CPUID 0x15/0x16 when they give it, else measured against the PIT. */
+uint64_t tsc_calibrate_khz(void);
+
+#endif

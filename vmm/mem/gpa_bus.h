@@ -1,0 +1,16 @@
+/* A guest's physical address space as its CPU sees it: RAM from 0 to ram_size, device regions
+ * (struct mmio_region in the guest), and an empty bus everywhere else (reads all ones, writes dropped). */
+#ifndef TESSERA_GPA_BUS_H
+#define TESSERA_GPA_BUS_H
+
+#include <stdint.h>
+#include "guest/guest.h"
+
+/* size is 1, 2, 4 or 8. An access that straddles RAM and non-RAM is split byte by byte. */
+uint64_t gpa_read(struct guest *g, uint64_t gpa, unsigned size);
+void gpa_write(struct guest *g, uint64_t gpa, unsigned size, uint64_t value);
+
+/* Register a device region; returns 0, or -1 when full or overlapping RAM/another region. */
+int gpa_add_mmio(struct guest *g, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *dev);
+
+#endif
