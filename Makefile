@@ -26,6 +26,7 @@ include vmm/vmm.mk
 include boot/boot.mk
 include guest/guest.mk
 include tests/tests.mk
+include scripts/scripts.mk
 
 .PHONY: all deps run test bench fuzz clean image
 all: image

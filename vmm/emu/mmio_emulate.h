@@ -7,9 +7,11 @@
 #include "guest/guest.h"
 
 /* gpa: the faulting guest-physical address from the EPT-violation exit.
- * Returns EXIT_ADVANCE when done, EXIT_CONTINUE when a fault was injected or a long REP was
- * cut short (RCX/RSI/RDI updated, RIP kept so the CPU re-executes it), or EXIT_STOP when the
- * instruction cannot be emulated (the guest is stopped with guest_stop naming the bytes). */
+ * EPT-violation exits report no instruction length, so this function moves RIP itself
+ * (vcpu_advance_rip_by with the decoded length) and returns EXIT_CONTINUE when done; also
+ * EXIT_CONTINUE when a fault was injected or a long REP was cut short (RCX/RSI/RDI updated, RIP
+ * kept so the CPU re-executes it). EXIT_STOP when the instruction cannot be emulated (the guest
+ * is stopped with guest_stop naming the bytes). */
 enum exit_result mmio_emulate(struct guest *g, uint64_t gpa);
 
 #endif

@@ -125,6 +125,8 @@ enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_
 
 /* RIP += exit instruction length, dropping STI/MOV-SS blocking as a real CPU would. */
 void vcpu_advance_rip(struct vcpu *v);
+/* The same with a length the caller decoded itself (EPT-violation exits report none). */
+void vcpu_advance_rip_by(struct vcpu *v, uint64_t length);
 
 /* The guest's current CPL and execution mode, read from the VMCS. */
 unsigned vcpu_cpl(void);

@@ -35,8 +35,13 @@ enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_
 
 void vcpu_advance_rip(struct vcpu *v)
 {
+    vcpu_advance_rip_by(v, vmcs_read(VMCS_EXIT_INSTR_LEN));
+}
+
+void vcpu_advance_rip_by(struct vcpu *v, uint64_t length)
+{
     (void)v;
-    uint64_t rip = vmcs_read(VMCS_GUEST_RIP) + vmcs_read(VMCS_EXIT_INSTR_LEN);
+    uint64_t rip = vmcs_read(VMCS_GUEST_RIP) + length;
     if (vcpu_mode() != MODE_LONG64)
         rip &= 0xffffffffull;
     vmcs_write(VMCS_GUEST_RIP, rip);
