@@ -29,15 +29,26 @@ static void put_padded(struct out *o, const char *s, size_t n, int width, bool l
 }
 
 static void put_number(struct out *o, uint64_t v, bool negative, unsigned base, bool upper,
-                       int width, bool left, char pad)
+                       int width, bool left, char pad, bool alt)
 {
     char tmp[24];
+    const bool zero = v == 0; /* C's '#' prefixes 0x to non-zero values only */
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     size_t n = 0;
     do {
         tmp[sizeof(tmp) - 1 - n++] = digits[v % base];
         v /= base;
     } while (v);
+    if (alt && base == 16 && !zero) {
+        if (pad == '0') {
+            put(o, '0');
+            put(o, upper ? 'X' : 'x');
+            width = width > 2 ? width - 2 : 0;
+        } else {
+            tmp[sizeof(tmp) - 1 - n++] = upper ? 'X' : 'x';
+            tmp[sizeof(tmp) - 1 - n++] = '0';
+        }
+    }
     if (negative) {
         if (pad == '0') {
             put(o, '-');
@@ -58,11 +69,13 @@ int fmt_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
             continue;
         }
         p++;
-        bool left = false;
+        bool left = false, alt = false;
         char pad = ' ';
         for (;; p++) {
             if (*p == '-')
                 left = true;
+            else if (*p == '#')
+                alt = true;
             else if (*p == '0')
                 pad = '0';
             else
@@ -103,7 +116,7 @@ int fmt_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
                 v = (short)v;
             else if (longness <= -2)
                 v = (signed char)v;
-            put_number(&o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10, false, width, left, pad);
+            put_number(&o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10, false, width, left, pad, false);
             break;
         }
         case 'u':
@@ -114,13 +127,13 @@ int fmt_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
                 v = (unsigned short)v;
             else if (longness <= -2)
                 v = (unsigned char)v;
-            put_number(&o, v, false, *p == 'u' ? 10 : 16, *p == 'X', width, left, pad);
+            put_number(&o, v, false, *p == 'u' ? 10 : 16, *p == 'X', width, left, pad, alt);
             break;
         }
         case 'p':
             put(&o, '0');
             put(&o, 'x');
-            put_number(&o, (uintptr_t)va_arg(ap, void *), false, 16, false, width, left, pad);
+            put_number(&o, (uintptr_t)va_arg(ap, void *), false, 16, false, width, left, pad, false);
             break;
         case 's': {
             const char *s = va_arg(ap, const char *);

@@ -1,0 +1,175 @@
+/* The exit dispatcher and the lifecycle/instruction/event/EPT handlers, on a soft VMCS. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include "exit/handlers.h"
+#include "hypercall.h"
+#include "test_guest_helpers.h"
+
+static void cpuid_exit_answers_and_advances_rip(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("disp", 1 << 20);
+    cpuid_policy_init(1000);
+    vmcs_write(VMCS_GUEST_RIP, 0x1000);
+    vmcs_write(VMCS_EXIT_INSTR_LEN, 2);
+    g->vcpu.gpr[REG_RAX] = CPUID_LEAF_HV_SIGNATURE;
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_CPUID), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x1002);
+    assert_int_equal(g->vcpu.gpr[REG_RBX], CPUID_HV_SIGNATURE_EBX);
+    assert_int_equal(g->exit_counts[EXIT_REASON_CPUID], 1);
+    assert_int_equal(g->exits_total, 1);
+    test_guest_free(g);
+}
+
+static void unknown_reason_stops_guest_with_dump(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("odd", 1 << 20);
+    vmcs_write(VMCS_EXIT_QUALIFICATION, 0x1234);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_RDPMC), EXIT_STOP);
+    assert_int_equal(g->state, GUEST_ENDED);
+    assert_int_equal(g->outcome, OUTCOME_STOPPED);
+    assert_non_null(strstr(g->stop_reason, "unhandled VM exit: reason 15"));
+    assert_non_null(strstr(g->stop_reason, "0x1234"));
+    assert_non_null(strstr(host_console(), "[odd] RIP"));
+    assert_non_null(strstr(host_console(), "guest odd stopped"));
+    assert_int_equal(g->exit_counts[EXIT_REASON_RDPMC], 1);
+    test_guest_free(g);
+}
+
+static void out_of_range_reason_is_bounds_checked(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("far", 1 << 20);
+    assert_int_equal(exit_dispatch(g, 0xFFFF), EXIT_STOP);
+    assert_non_null(strstr(g->stop_reason, "reason 65535"));
+    assert_int_equal(g->exits_total, 1);
+    test_guest_free(g);
+}
+
+static void vmx_instruction_injects_ud_without_advancing(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("vmx", 1 << 20);
+    vmcs_write(VMCS_GUEST_RIP, 0x2000);
+    vmcs_write(VMCS_EXIT_INSTR_LEN, 3);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_VMXOFF), EXIT_CONTINUE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x2000);
+    assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_UD);
+    test_guest_free(g);
+}
+
+static void hlt_with_interrupts_off_stops_guest(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("cli", 1 << 20);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_HLT), EXIT_STOP);
+    assert_non_null(strstr(g->stop_reason, "interrupts disabled"));
+    test_guest_free(g);
+}
+
+static void hlt_with_interrupts_on_yields(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("sti", 1 << 20);
+    vmcs_write(VMCS_GUEST_RFLAGS, 0x202);
+    vmcs_write(VMCS_GUEST_RIP, 0x3000);
+    vmcs_write(VMCS_EXIT_INSTR_LEN, 1);
+    vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_HLT), EXIT_ADVANCE_YIELD);
+    assert_int_equal(g->state, GUEST_HALTED);
+    assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x3001);
+    assert_int_equal(vmcs_read(VMCS_GUEST_INTERRUPTIBILITY), 0);
+    test_guest_free(g);
+}
+
+static void triple_fault_stops_only_that_guest(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("tf", 1 << 20);
+    vmcs_write(VMCS_GUEST_RIP, 0x4444);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_TRIPLE_FAULT), EXIT_STOP);
+    assert_non_null(strstr(g->stop_reason, "triple fault at RIP 0x4444"));
+    test_guest_free(g);
+}
+
+static void ept_violation_inside_ram_is_reported_as_bug(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("ram", 1 << 20);
+    vmcs_write(VMCS_GUEST_PHYSICAL_ADDR, 0x1000);
+    vmcs_write(VMCS_EXIT_QUALIFICATION, 1);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_EPT_VIOLATION), EXIT_STOP);
+    assert_non_null(strstr(g->stop_reason, "inside guest RAM"));
+    test_guest_free(g);
+}
+
+static void fetch_from_empty_bus_stops_guest(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("jump", 1 << 20);
+    vmcs_write(VMCS_GUEST_PHYSICAL_ADDR, 0xC0000000);
+    vmcs_write(VMCS_EXIT_QUALIFICATION, 4);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_EPT_VIOLATION), EXIT_STOP);
+    assert_non_null(strstr(g->stop_reason, "executes from guest-physical 0xc0000000"));
+    test_guest_free(g);
+}
+
+static void interrupted_event_is_delivered_again(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("vec", 1 << 20);
+    vmcs_write(VMCS_IDT_VECTORING_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
+    vmcs_write(VMCS_IDT_VECTORING_ERROR, 0x18);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_PREEMPTION_TIMER), EXIT_YIELD);
+    assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
+    assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0x18);
+    test_guest_free(g);
+}
+
+static void instruction_exits_never_redeliver(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("ins", 1 << 20);
+    vmcs_write(VMCS_IDT_VECTORING_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_GP);
+    g->vcpu.gpr[REG_RAX] = HC_VERSION;
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_VMCALL), EXIT_ADVANCE);
+    assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
+    test_guest_free(g);
+}
+
+static void host_nmi_is_dropped_and_exception_reflected(void **state)
+{
+    (void)state;
+    struct guest *g = test_guest_new("nmi", 1 << 20);
+    vmcs_write(VMCS_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
+    assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
+    vmcs_write(VMCS_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
+    vmcs_write(VMCS_EXIT_INTR_ERROR, 2);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
+    assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
+    assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 2);
+    test_guest_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cpuid_exit_answers_and_advances_rip),
+        cmocka_unit_test(unknown_reason_stops_guest_with_dump),
+        cmocka_unit_test(out_of_range_reason_is_bounds_checked),
+        cmocka_unit_test(vmx_instruction_injects_ud_without_advancing),
+        cmocka_unit_test(hlt_with_interrupts_off_stops_guest),
+        cmocka_unit_test(hlt_with_interrupts_on_yields),
+        cmocka_unit_test(triple_fault_stops_only_that_guest),
+        cmocka_unit_test(ept_violation_inside_ram_is_reported_as_bug),
+        cmocka_unit_test(fetch_from_empty_bus_stops_guest),
+        cmocka_unit_test(interrupted_event_is_delivered_again),
+        cmocka_unit_test(instruction_exits_never_redeliver),
+        cmocka_unit_test(host_nmi_is_dropped_and_exception_reflected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,82 @@
+/* The exit dispatcher: one table indexed by basic exit reason; the table is the list of what
+ * Tessera handles. Contract of every handler: see exit/handlers.h. RIP is advanced here, once,
+ * after a handler returns EXIT_ADVANCE or EXIT_ADVANCE_YIELD. */
+#include "exit/guest_dump.h"
+#include "exit/handlers.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_strings.h"
+
+typedef enum exit_result (*exit_handler_fn)(struct guest *g);
+
+static const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
+    [EXIT_REASON_EXCEPTION_NMI] = exit_handle_exception_nmi,
+    [EXIT_REASON_EXTERNAL_INTERRUPT] = exit_handle_external_interrupt,
+    [EXIT_REASON_TRIPLE_FAULT] = exit_handle_triple_fault,
+    [EXIT_REASON_INIT] = exit_handle_init_signal,
+    [EXIT_REASON_CPUID] = exit_handle_cpuid,
+    [EXIT_REASON_HLT] = exit_handle_hlt,
+    [EXIT_REASON_INVD] = exit_handle_invd_wbinvd,
+    [EXIT_REASON_WBINVD] = exit_handle_invd_wbinvd,
+    [EXIT_REASON_VMCALL] = exit_handle_vmcall,
+    [EXIT_REASON_VMCLEAR] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMLAUNCH] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMPTRLD] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMPTRST] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMREAD] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMRESUME] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMWRITE] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMXOFF] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMXON] = exit_handle_vmx_instruction,
+    [EXIT_REASON_INVEPT] = exit_handle_vmx_instruction,
+    [EXIT_REASON_INVVPID] = exit_handle_vmx_instruction,
+    [EXIT_REASON_VMFUNC] = exit_handle_vmx_instruction,
+    [EXIT_REASON_GETSEC] = exit_handle_vmx_instruction,   /* SMX is hidden: #UD as on a CPU without it */
+    [EXIT_REASON_MONITOR] = exit_handle_vmx_instruction,  /* MONITOR/MWAIT are hidden in CPUID */
+    [EXIT_REASON_MWAIT] = exit_handle_vmx_instruction,
+    [EXIT_REASON_CR_ACCESS] = exit_handle_cr_access,
+    [EXIT_REASON_IO_INSTRUCTION] = exit_handle_io,
+    [EXIT_REASON_RDMSR] = exit_handle_rdmsr,
+    [EXIT_REASON_WRMSR] = exit_handle_wrmsr,
+    [EXIT_REASON_EPT_VIOLATION] = exit_handle_ept_violation,
+    [EXIT_REASON_EPT_MISCONFIG] = exit_handle_ept_misconfig,
+    [EXIT_REASON_PREEMPTION_TIMER] = exit_handle_preemption_timer,
+    [EXIT_REASON_XSETBV] = exit_handle_xsetbv,
+};
+
+/* Exits that can interrupt the delivery of an event to the guest; that event must be
+ * delivered again on the next entry (SDM 27.2.4). Instruction exits never do. */
+#define VECTORING_EXITS ((1ull << EXIT_REASON_EXCEPTION_NMI) | (1ull << EXIT_REASON_EXTERNAL_INTERRUPT) | \
+                         (1ull << EXIT_REASON_TASK_SWITCH) | (1ull << EXIT_REASON_EPT_VIOLATION) |        \
+                         (1ull << EXIT_REASON_EPT_MISCONFIG) | (1ull << EXIT_REASON_APIC_ACCESS) |        \
+                         (1ull << EXIT_REASON_PREEMPTION_TIMER))
+
+static void redeliver_interrupted_event(void)
+{
+    uint32_t info = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
+    if (!(info & INTR_INFO_VALID) || (vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+        return;
+    vmcs_write(VMCS_ENTRY_INTR_INFO, info & ~(1u << 12)); /* bit 12 is undefined on entry */
+    if (info & INTR_INFO_DELIVER_ERROR)
+        vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, vmcs_read(VMCS_IDT_VECTORING_ERROR));
+    vmcs_write(VMCS_ENTRY_INSTR_LEN, vmcs_read(VMCS_EXIT_INSTR_LEN));
+}
+
+enum exit_result exit_dispatch(struct guest *g, uint32_t exit_reason)
+{
+    uint32_t basic = exit_reason & 0xFFFF;
+    g->exits_total++;
+    if (basic >= EXIT_REASON_COUNT || !exit_handlers[basic]) {
+        if (basic < EXIT_REASON_COUNT)
+            g->exit_counts[basic]++;
+        guest_dump_state(g, exit_reason);
+        return guest_stop(g, "unhandled VM exit: reason %u (%s), qualification %#llx", basic,
+                          exit_reason_name(basic), (unsigned long long)vmcs_read(VMCS_EXIT_QUALIFICATION));
+    }
+    g->exit_counts[basic]++;
+    enum exit_result r = exit_handlers[basic](g);
+    if (r == EXIT_ADVANCE || r == EXIT_ADVANCE_YIELD)
+        vcpu_advance_rip(&g->vcpu);
+    else if (r != EXIT_STOP && basic < 64 && ((VECTORING_EXITS >> basic) & 1))
+        redeliver_interrupted_event();
+    return r;
+}

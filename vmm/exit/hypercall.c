@@ -1,0 +1,68 @@
+/* VMCALL: the hypercall ABI of hypercall.h. Arguments are guest-controlled: every address and
+ * length is checked before use. */
+#include "exit/handlers.h"
+#include "hypercall.h"
+#include "lib/log.h"
+#include "vmx/vmcs.h"
+
+#define HC_CONSOLE_MAX 4096
+
+static int64_t hypercall_console(struct guest *g, uint64_t gpa, uint64_t len)
+{
+    if (len > HC_CONSOLE_MAX)
+        return HC_EINVAL;
+    const char *text = guest_ram_ptr(g, gpa, len);
+    if (!text)
+        return HC_EFAULT;
+    /* One console line per guest line; bytes are copied out once and never re-read. */
+    char line[UART_LINE_MAX];
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\n' || n == sizeof(line)) {
+            log_guest_line(g->name, line, n);
+            n = 0;
+            if (c == '\n')
+                continue;
+        }
+        line[n++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? c : '?';
+    }
+    if (n)
+        log_guest_line(g->name, line, n);
+    return (int64_t)len;
+}
+
+enum exit_result exit_handle_vmcall(struct guest *g)
+{
+    struct vcpu *v = &g->vcpu;
+    uint64_t nr = v->gpr[REG_RAX];
+    int64_t ret;
+    if (vcpu_cpl() != 0) {
+        ret = HC_EPERM;
+    } else {
+        switch (nr) {
+        case HC_VERSION:
+            ret = HC_ABI_VERSION;
+            break;
+        case HC_GUEST_ID:
+            ret = g->id;
+            break;
+        case HC_SLICES:
+            ret = (int64_t)g->slices;
+            break;
+        case HC_YIELD:
+            v->gpr[REG_RAX] = 0;
+            return EXIT_ADVANCE_YIELD;
+        case HC_CONSOLE:
+            ret = hypercall_console(g, v->gpr[REG_RDI], v->gpr[REG_RSI]);
+            break;
+        case HC_EXIT:
+            return guest_end(g, OUTCOME_EXIT_CODE, ((uint32_t)v->gpr[REG_RDI] << 1) | 1);
+        default:
+            ret = HC_ENOSYS;
+            break;
+        }
+    }
+    v->gpr[REG_RAX] = (uint64_t)ret;
+    return EXIT_ADVANCE;
+}

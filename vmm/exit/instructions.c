@@ -1,0 +1,17 @@
+/* Instructions a guest may not execute natively and that need no device model: cache
+ * invalidation, and the VMX/SMX/MONITOR family, which Tessera hides from guests. */
+#include "exit/handlers.h"
+
+enum exit_result exit_handle_invd_wbinvd(struct guest *g)
+{
+    /* Guest RAM is write-back and coherent; INVD must not discard the host's dirty lines, and
+     * WBINVD would stall every guest for a guest that has no non-coherent device. */
+    (void)g;
+    return EXIT_ADVANCE;
+}
+
+enum exit_result exit_handle_vmx_instruction(struct guest *g)
+{
+    /* CPUID says these do not exist, so they behave as on a CPU without them. */
+    return vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+}

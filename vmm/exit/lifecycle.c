@@ -1,0 +1,35 @@
+/* Exits that decide whether a guest runs on: HLT, triple fault, INIT, the preemption timer. */
+#include "exit/guest_dump.h"
+#include "exit/handlers.h"
+#include "vmx/vmcs.h"
+
+#define RFLAGS_IF (1u << 9)
+
+enum exit_result exit_handle_hlt(struct guest *g)
+{
+    /* With interrupts off nothing but NMI/SMI/INIT could wake a real CPU, and Tessera delivers
+     * none of them to guests: the guest has ended itself (the classic "cli; hlt"). */
+    if (!(vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
+        return guest_stop(g, "halted with interrupts disabled (HLT with RFLAGS.IF=0 at RIP %#llx); it can never wake up",
+                          (unsigned long long)vmcs_read(VMCS_GUEST_RIP));
+    g->state = GUEST_HALTED;
+    return EXIT_ADVANCE_YIELD;
+}
+
+enum exit_result exit_handle_triple_fault(struct guest *g)
+{
+    guest_dump_state(g, EXIT_REASON_TRIPLE_FAULT);
+    return guest_stop(g, "triple fault at RIP %#llx (a real machine would reset)",
+                      (unsigned long long)vmcs_read(VMCS_GUEST_RIP));
+}
+
+enum exit_result exit_handle_init_signal(struct guest *g)
+{
+    return guest_stop(g, "INIT signal received; resetting a guest is not supported");
+}
+
+enum exit_result exit_handle_preemption_timer(struct guest *g)
+{
+    (void)g;
+    return EXIT_YIELD;
+}

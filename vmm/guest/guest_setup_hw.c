@@ -1,0 +1,121 @@
+/* Turns one configured guest into a runnable one: RAM and kernel from the boot information,
+ * EPT, VMCS, initial register state. A guest that cannot be set up is stopped with the reason;
+ * the others are unaffected. */
+#include "arch/cpu.h"
+#include "arch/cpu_setup.h"
+#include "exit/handlers.h"
+#include "guest/guest_setup.h"
+#include "guest/image.h"
+#include "hw/portio.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "mem/page_alloc.h"
+#include "vmx/ept.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmcs_init.h"
+#include "vmx/vmx_hw.h"
+
+static void *ept_alloc_page(void *ctx)
+{
+    (void)ctx;
+    return page_alloc(1);
+}
+static uint64_t ept_virt_to_phys(void *ctx, void *p)
+{
+    (void)ctx;
+    return (uint64_t)p;
+}
+static void *ept_phys_to_virt(void *ctx, uint64_t pa)
+{
+    (void)ctx;
+    return (void *)pa;
+}
+
+static void init_xsave_area(struct vcpu *v)
+{
+    /* The reset state: x87 control word 0x37F, MXCSR 0x1F80; the XSAVE header stays zero. */
+    uint8_t *a = v->xsave_area;
+    a[0] = 0x7F;
+    a[1] = 0x03;
+    a[24] = 0x80;
+    a[25] = 0x1F;
+}
+
+bool guest_setup(struct guest *g, unsigned id, const struct bootinfo_guest *cfg)
+{
+    memset(g, 0, sizeof(*g));
+    g->id = id;
+    memcpy(g->name, cfg->name, sizeof(g->name));
+    g->name[sizeof(g->name) - 1] = 0;
+    g->config = cfg;
+    g->state = GUEST_RUNNABLE;
+    g->ram = (uint8_t *)cfg->ram_base;
+    g->ram_hpa = cfg->ram_base;
+    g->ram_size = cfg->ram_size;
+    g->timeout_tsc = cfg->timeout_ms * vmx_host.tsc_khz;
+    uart_init(&g->uart, g->name);
+    msr_vcpu_init(&g->vcpu);
+    g->vcpu.xcr0 = 1;
+
+    uint64_t xsave_pages = (vmx_host.xsave_size + 4095) / 4096;
+    g->vcpu.xsave_area = page_alloc(xsave_pages ? xsave_pages : 1);
+    if (!g->vcpu.xsave_area) {
+        guest_stop(g, "out of hypervisor memory (extended-state area)");
+        return false;
+    }
+    init_xsave_area(&g->vcpu);
+
+    struct image_blob kernel = { (const uint8_t *)cfg->kernel.addr, cfg->kernel.size, "" };
+    struct image_blob modules[BOOTINFO_MAX_MODULES];
+    unsigned module_count = cfg->module_count < BOOTINFO_MAX_MODULES ? cfg->module_count : BOOTINFO_MAX_MODULES;
+    for (unsigned i = 0; i < module_count; i++)
+        modules[i] = (struct image_blob){ (const uint8_t *)cfg->modules[i].addr, cfg->modules[i].size, cfg->modules[i].args };
+    struct guest_entry entry;
+    char why[160];
+    if (guest_image_load(g->ram, g->ram_size, &kernel, cfg->cmdline, modules, module_count, &entry, why, sizeof(why))) {
+        guest_stop(g, "cannot load kernel %s: %s", cfg->kernel.path, why);
+        return false;
+    }
+
+    struct ept ept;
+    struct ept_allocator alloc = { ept_alloc_page, ept_virt_to_phys, ept_phys_to_virt, NULL };
+    if (ept_init(&ept, &alloc, vmx_host.controls.has_2mb_pages) ||
+        ept_map_range(&ept, 0, g->ram_hpa, g->ram_size, EPT_RWX)) {
+        guest_stop(g, "cannot build its EPT (out of hypervisor memory or misaligned RAM)");
+        return false;
+    }
+    g->eptp = ept_pointer(&ept);
+
+    if (!vmx_vmcs_create(&g->vcpu)) {
+        guest_stop(g, "cannot create its VMCS");
+        return false;
+    }
+    struct desc_ptr gdtr, idtr;
+    uint16_t tr;
+    __asm__ volatile("sgdt %0; sidt %1; str %2" : "=m"(gdtr), "=m"(idtr), "=r"(tr));
+    uint64_t tss_lo = ((uint64_t *)gdtr.base)[tr >> 3], tss_hi = ((uint64_t *)gdtr.base)[(tr >> 3) + 1];
+    struct host_state host = {
+        .cr0 = read_cr0(), .cr3 = read_cr3(), .cr4 = read_cr4(),
+        .gdtr_base = gdtr.base, .idtr_base = idtr.base,
+        .tr_base = ((tss_lo >> 16) & 0xFFFFFF) | (((tss_lo >> 56) & 0xFF) << 24) | (tss_hi << 32),
+        .efer = rdmsr(0xC0000080), .pat = rdmsr(0x277), .rip = (uint64_t)vmx_exit,
+        .cs_sel = HOST_CS_SEL, .ds_sel = HOST_DS_SEL, .tr_sel = tr,
+    };
+    vmcs_init_host(&host);
+    struct guest_vmcs_params params = {
+        .controls = &vmx_host.controls,
+        .vpid = vmx_host.controls.has_vpid ? (uint16_t)(id + 1) : 0,
+        .eptp = g->eptp,
+        .msr_bitmap_pa = vmx_host.msr_bitmap_pa,
+        .eip = entry.eip, .eax = entry.eax, .ebx = entry.ebx,
+    };
+    vmcs_init_guest(&params);
+    g->vcpu.gpr[REG_RAX] = entry.eax;
+    g->vcpu.gpr[REG_RBX] = entry.ebx;
+    if (vmx_host.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE)
+        invept(1, g->eptp);
+    log_printf("tessera: guest %s started: %s kernel %s, %llu MiB RAM, entry %#x, EPT %llu table pages\n", g->name,
+               entry.protocol == BOOT_PVH ? "PVH" : "Multiboot", cfg->kernel.path,
+               (unsigned long long)(g->ram_size >> 20), entry.eip, (unsigned long long)ept.pages_used);
+    return true;
+}

@@ -1,0 +1,110 @@
+/* The hypervisor's bring-up, in the order the machine demands: console, own CPU tables and
+ * paging, quiet platform, VMX, guests, run, report, power off. */
+#include "arch/cpu.h"
+#include "arch/cpu_setup.h"
+#include "bootinfo.h"
+#include "exit/handlers.h"
+#include "guest/guest_setup.h"
+#include "hw/acpi.h"
+#include "hw/platform.h"
+#include "hw/portio.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "mem/page_alloc.h"
+#include "summary.h"
+#include "vmx/caps.h"
+#include "vmx/vmx_hw.h"
+
+#define SLICE_MS 10
+
+static struct guest guests[BOOTINFO_MAX_GUESTS];
+
+static const void *identity_map(uint64_t phys, uint64_t len)
+{
+    (void)len;
+    return (const void *)phys;
+}
+
+static __attribute__((noreturn)) void power_off(uint64_t rsdp)
+{
+    struct acpi_poweroff po = { 0 };
+    if (rsdp)
+        acpi_find_poweroff(rsdp, identity_map, &po);
+    acpi_power_off(&po);
+}
+
+static uint64_t highest_physical_address(const struct bootinfo *bi)
+{
+    uint64_t top = 0;
+    for (uint32_t i = 0; i < bi->memmap_count && i < BOOTINFO_MAX_MEMMAP; i++) {
+        const struct bootinfo_memrange *r = &bi->memmap[i];
+        if (r->size && r->base + r->size > top && r->base + r->size > r->base)
+            top = r->base + r->size;
+    }
+    return top;
+}
+
+static void detect_host_features(void)
+{
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    vmx_host.has_xsave = r[2] & (1u << 26);
+    cpuid(0x80000001, 0, r);
+    vmx_host.has_rdtscp = r[3] & (1u << 27);
+    vmx_host.xsave_size = 512;
+    if (vmx_host.has_xsave) {
+        cpuid(0xD, 0, r);
+        vmx_host.xsave_size = r[2]; /* ECX: size for every component the CPU supports */
+        vmx_host.host_xcr0 = xgetbv(0);
+    }
+}
+
+void vmm_main(struct bootinfo *bi);
+void vmm_main(struct bootinfo *bi)
+{
+    serial_init();
+    log_printf("\ntessera: hypervisor started\n");
+    if (!bi || bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION || bi->size != sizeof(*bi)) {
+        log_printf("tessera: PANIC: boot information missing or from another loader version; halting\n");
+        halt_forever();
+    }
+    page_pool_init(&hv_pages, bi->heap_base, bi->heap_size);
+    if (!cpu_setup(highest_physical_address(bi))) {
+        log_printf("tessera: PANIC: out of memory for page tables; halting\n");
+        halt_forever();
+    }
+    platform_park_other_cpus(bi->rsdp);
+    platform_quiesce_interrupts(bi->rsdp);
+    vmx_host.tsc_khz = tsc_calibrate_khz();
+    vmx_host.slice_tsc = vmx_host.tsc_khz * SLICE_MS;
+    detect_host_features();
+
+    char why[200];
+    vmx_caps_read(&vmx_host.caps, rdmsr);
+    if (!vmx_caps_check(&vmx_host.caps, why, sizeof(why)) ||
+        !vmx_controls_compute(&vmx_host.caps, &vmx_host.controls, why, sizeof(why)) || !vmx_enable(why, sizeof(why))) {
+        log_printf("tessera: cannot use VT-x: %s\n", why);
+        power_off(bi->rsdp);
+    }
+    log_printf("tessera: VMX on: VMCS revision %#x, VPID %s, 2 MiB EPT pages %s, preemption timer TSC/%u\n",
+               vmx_host.controls.vmcs_revision, vmx_host.controls.has_vpid ? "yes" : "no",
+               vmx_host.controls.has_2mb_pages ? "yes" : "no", 1u << vmx_host.controls.preemption_timer_shift);
+
+    cpuid_policy_init(vmx_host.tsc_khz);
+    cr_policy_init(&cr_policy, vmx_host.caps.cr0_fixed0, vmx_host.caps.cr0_fixed1, vmx_host.caps.cr4_fixed0,
+                   vmx_host.caps.cr4_fixed1, 1);
+    uint8_t *bitmap = page_alloc(1);
+    if (!bitmap) {
+        log_printf("tessera: out of memory for the MSR bitmap\n");
+        power_off(bi->rsdp);
+    }
+    msr_bitmap_init(bitmap);
+    vmx_host.msr_bitmap_pa = (uint64_t)bitmap;
+
+    unsigned count = bi->guest_count < BOOTINFO_MAX_GUESTS ? bi->guest_count : BOOTINFO_MAX_GUESTS;
+    for (unsigned i = 0; i < count; i++)
+        guest_setup(&guests[i], i, &bi->guests[i]);
+    vmx_run_guests(guests, count);
+    summary_print(guests, count, vmx_host.tsc_khz);
+    power_off(bi->rsdp);
+}

@@ -1,0 +1,11 @@
+/* The end-of-run report: one row per guest with its result and exit counts by reason. */
+#ifndef TESSERA_SUMMARY_H
+#define TESSERA_SUMMARY_H
+
+#include "guest/guest.h"
+
+/* Prints the table and the closing line "tessera: all guests ended: P succeeded, F failed".
+ * Returns the number of guests that did not succeed. */
+unsigned summary_print(const struct guest *guests, unsigned count, uint64_t tsc_khz);
+
+#endif
