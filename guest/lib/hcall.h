@@ -1,0 +1,13 @@
+/* VMCALL hypercalls (ABI in vmm/hypercall.h). The call is guarded: where VMCALL raises an
+ * exception (no Tessera underneath) the result is HC_FAULTED instead of a crash. */
+#ifndef GUEST_HCALL_H
+#define GUEST_HCALL_H
+
+#include <stdint.h>
+#include "hypercall.h"
+
+#define HC_FAULTED INT64_MIN
+
+int64_t hypercall(uint64_t number, uint64_t arg0, uint64_t arg1, uint64_t arg2);
+
+#endif

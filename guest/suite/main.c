@@ -1,0 +1,50 @@
+/* The exit regression suite: runs every group of checks in an order where the destructive
+ * ones (whole-RAM walks) come last, then prints the summary and exits with its verdict. */
+#include "console.h"
+#include "hcall.h"
+#include "suite.h"
+#include "tap.h"
+
+#define EMPTY_BUS_DEFAULT  0x100001000ull   /* 4 GiB + 4 KiB */
+#define MAPPED_LIMIT       (8ull << 30)
+
+static const char *protocol_name(enum boot_protocol p)
+{
+    return p == BOOTED_PVH ? "Xen PVH" : p == BOOTED_MULTIBOOT ? "Multiboot v1" : "unknown";
+}
+
+/* Above RAM and inside what long_mode.S maps; 0 if RAM reaches too high for that. */
+static uint64_t pick_empty_bus(uint64_t ram_end)
+{
+    uint64_t above = (ram_end + 0x1fffffull) & ~0x1fffffull;
+    uint64_t addr = above + 0x1000 > EMPTY_BUS_DEFAULT ? above + 0x1000 : EMPTY_BUS_DEFAULT;
+    return addr + 0x1000 <= MAPPED_LIMIT ? addr : 0;
+}
+
+void guest_main(const struct boot_info *boot)
+{
+    console_printf("# tessera exit suite, %s entry\n", protocol_name(boot->protocol));
+    console_printf("# cmdline: %s\n", boot->cmdline);
+
+    int64_t id = hypercall(HC_GUEST_ID, 0, 0, 0);
+    struct suite_env env = {
+        .boot = boot,
+        .guest_id = id == HC_FAULTED ? -1 : id,
+        .empty_bus = pick_empty_bus(boot->ram_end),
+    };
+
+    suite_boot_state(&env);
+    suite_cpuid(&env);
+    suite_control_regs(&env);
+    suite_msrs(&env);
+    suite_vmx_insns(&env);
+    suite_uart(&env);
+    suite_ports(&env);
+    suite_empty_bus(&env);
+    suite_xsetbv(&env);
+    suite_hypercalls(&env);
+    suite_caches(&env);
+    suite_ram(&env);
+    suite_isolation(&env);
+    tap_finish();
+}

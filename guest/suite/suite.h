@@ -1,0 +1,30 @@
+/* The exit regression suite: one function per group of checks, sharing what the boot and the
+ * first hypercalls told us. Each group reports through tap.h. */
+#ifndef GUEST_SUITE_H
+#define GUEST_SUITE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "boot.h"
+
+struct suite_env {
+    const struct boot_info *boot;
+    int64_t guest_id;            /* from HC_GUEST_ID; negative if the hypercall failed */
+    uint64_t empty_bus;          /* a guest-physical address above RAM, mapped by our tables */
+};
+
+void suite_boot_state(const struct suite_env *env);    /* boot_state.c: long mode, memory map */
+void suite_cpuid(const struct suite_env *env);         /* cpuid.c */
+void suite_control_regs(const struct suite_env *env);  /* control_regs.c */
+void suite_msrs(const struct suite_env *env);          /* msr.c */
+void suite_vmx_insns(const struct suite_env *env);     /* vmx_insns.c */
+void suite_uart(const struct suite_env *env);          /* uart.c */
+void suite_ports(const struct suite_env *env);         /* ports.c: unclaimed port, string I/O */
+void suite_empty_bus(const struct suite_env *env);     /* empty_bus.c */
+void suite_xsetbv(const struct suite_env *env);        /* xsetbv.c */
+void suite_hypercalls(const struct suite_env *env);    /* hypercalls.c */
+void suite_caches(const struct suite_env *env);        /* control_regs.c: INVD, WBINVD */
+void suite_ram(const struct suite_env *env);           /* ram.c */
+void suite_isolation(const struct suite_env *env);     /* isolation.c */
+
+#endif
