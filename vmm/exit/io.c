@@ -1,0 +1,179 @@
+/* I/O-instruction exits: IN/OUT move RAX through the port space (dev/ports.c); INS/OUTS move
+ * guest memory, translated through the guest's own page tables, one element per port access,
+ * at most IO_REP_BATCH elements per exit so a long REP cannot monopolise the CPU.
+ * No segment-limit or segment-permission checks are made on the string operand. */
+#include "exit/handlers.h"
+#include "dev/ports.h"
+#include "emu/guest_walk.h"
+#include "mem/gpa_bus.h"
+#include "vmx/vmcs.h"
+
+#define IO_REP_BATCH 4096
+#define RFLAGS_DF    (1ull << 10)
+#define PAGE_SIZE_4K 4096ull
+
+/* Exit qualification for I/O instructions (SDM table 28-5) */
+#define IOQ_SIZE(q)     ((unsigned)((q) & 7) + 1)
+#define IOQ_IN          (1ull << 3)
+#define IOQ_STRING      (1ull << 4)
+#define IOQ_REP         (1ull << 5)
+#define IOQ_PORT(q)     ((uint16_t)((q) >> 16))
+
+/* VM-exit instruction information for INS/OUTS (IA32_VMX_BASIC bit 54) */
+#define IOINFO_ADDR_SIZE(i) (((i) >> 7) & 7)
+#define IOINFO_SEGMENT(i)   (((i) >> 15) & 7)
+
+enum { SEG_ES_INDEX = 0, SEG_FS_INDEX = 4, SEG_GS_INDEX = 5 };
+
+static uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+/* A write to a register of the address size: 16-bit keeps the rest, 32-bit zero-extends
+ * (as any 32-bit register write in 64-bit mode), 64-bit replaces. */
+static uint64_t assign_sized(uint64_t old, uint64_t value, uint64_t mask)
+{
+    if (mask == 0xFFFFull)
+        return (old & ~mask) | (value & mask);
+    return value & mask;
+}
+
+static enum exit_result io_simple(struct guest *g, uint16_t port, unsigned size, bool in)
+{
+    uint64_t rax = g->vcpu.gpr[REG_RAX];
+    if (!in)
+        return port_out(g, port, size, (uint32_t)(rax & size_mask(size)));
+    uint32_t value = 0;
+    enum exit_result r = port_in(g, port, size, &value);
+    if (r == EXIT_STOP)
+        return r;
+    if (size == 4)
+        rax = value;    /* IN EAX zero-extends into RAX */
+    else
+        rax = (rax & ~size_mask(size)) | (value & size_mask(size));
+    g->vcpu.gpr[REG_RAX] = rax;
+    return r;
+}
+
+/* Guest-physical address of every byte of one element; an element crossing a page boundary
+ * may land on two unrelated pages. */
+struct element_map {
+    uint64_t gpa[2];
+    unsigned first_len;     /* bytes on the first page */
+};
+
+static int element_translate(struct guest *g, uint64_t linear, unsigned size, enum walk_access access,
+                             struct element_map *m, struct walk_fault *fault)
+{
+    uint64_t room = PAGE_SIZE_4K - (linear & (PAGE_SIZE_4K - 1));
+    m->first_len = room < size ? (unsigned)room : size;
+    if (guest_linear_to_gpa(g, linear, access, &m->gpa[0], fault) < 0)
+        return -1;
+    m->gpa[1] = 0;
+    if (m->first_len < size &&
+        guest_linear_to_gpa(g, linear + m->first_len, access, &m->gpa[1], fault) < 0)
+        return -1;
+    return 0;
+}
+
+static uint32_t element_read(struct guest *g, const struct element_map *m, unsigned size)
+{
+    if (m->first_len == size)
+        return (uint32_t)gpa_read(g, m->gpa[0], size);
+    uint32_t value = 0;
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t gpa = i < m->first_len ? m->gpa[0] + i : m->gpa[1] + (i - m->first_len);
+        value |= (uint32_t)gpa_read(g, gpa, 1) << (8 * i);
+    }
+    return value;
+}
+
+static void element_write(struct guest *g, const struct element_map *m, unsigned size, uint32_t value)
+{
+    if (m->first_len == size) {
+        gpa_write(g, m->gpa[0], size, value);
+        return;
+    }
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t gpa = i < m->first_len ? m->gpa[0] + i : m->gpa[1] + (i - m->first_len);
+        gpa_write(g, gpa, 1, (uint8_t)(value >> (8 * i)));
+    }
+}
+
+static enum exit_result io_string(struct guest *g, uint16_t port, unsigned size, bool in, bool rep)
+{
+    uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INSTR_INFO);
+    unsigned addr_size = IOINFO_ADDR_SIZE(info);
+    if (addr_size > 2)
+        return guest_stop(g, "I/O string exit with address-size code %u", addr_size);
+    uint64_t amask = addr_size == 0 ? 0xFFFFull : addr_size == 1 ? 0xFFFFFFFFull : ~0ull;
+
+    /* INS always stores to ES:rDI; OUTS reads seg:rSI, segment override allowed. */
+    unsigned seg = in ? SEG_ES_INDEX : IOINFO_SEGMENT(info);
+    if (seg > SEG_GS_INDEX)
+        return guest_stop(g, "I/O string exit with segment code %u", seg);
+    bool long64 = vcpu_mode() == MODE_LONG64;
+    uint64_t base = 0;
+    if (!long64 || seg == SEG_FS_INDEX || seg == SEG_GS_INDEX)
+        base = vmcs_read(VMCS_GUEST_ES_BASE + 2 * seg);
+
+    unsigned index_reg = in ? REG_RDI : REG_RSI;
+    uint64_t index = g->vcpu.gpr[index_reg];
+    uint64_t count = rep ? (g->vcpu.gpr[REG_RCX] & amask) : 1;
+    uint64_t step = (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_DF) ? (uint64_t)0 - size : size;
+    enum walk_access access = in ? WALK_WRITE : WALK_READ;
+    if (count == 0)
+        return EXIT_ADVANCE;    /* REP with rCX = 0 touches nothing */
+
+    enum exit_result result = EXIT_ADVANCE;
+    uint64_t done = 0;
+    while (done < count && done < IO_REP_BATCH) {
+        uint64_t linear = base + (index & amask);
+        if (!long64)
+            linear &= 0xFFFFFFFFull;
+        struct element_map map;
+        struct walk_fault fault;
+        if (element_translate(g, linear, size, access, &map, &fault) < 0) {
+            result = guest_inject_page_fault(g, &fault);
+            break;
+        }
+        enum exit_result r;
+        if (in) {
+            uint32_t value = 0;
+            r = port_in(g, port, size, &value);
+            if (r != EXIT_STOP)
+                element_write(g, &map, size, value);
+        } else {
+            r = port_out(g, port, size, element_read(g, &map, size));
+        }
+        if (r == EXIT_STOP)
+            return EXIT_STOP;
+        index = assign_sized(index, index + step, amask);
+        done++;
+    }
+
+    if (done == 0)
+        return result;          /* faulted on the first element: registers untouched */
+    g->vcpu.gpr[index_reg] = index;
+    if (rep) {
+        uint64_t left = count - done;
+        g->vcpu.gpr[REG_RCX] = assign_sized(g->vcpu.gpr[REG_RCX], left, amask);
+        /* Not finished (batch limit or fault): re-execute the instruction, RIP unchanged. */
+        if (left != 0)
+            return EXIT_CONTINUE;
+    }
+    return result;
+}
+
+enum exit_result exit_handle_io(struct guest *g)
+{
+    uint64_t qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
+    unsigned size = IOQ_SIZE(qual);
+    if (size != 1 && size != 2 && size != 4)
+        return guest_stop(g, "I/O exit with access size %u", size);
+    bool in = (qual & IOQ_IN) != 0;
+    if (qual & IOQ_STRING)
+        return io_string(g, IOQ_PORT(qual), size, in, (qual & IOQ_REP) != 0);
+    return io_simple(g, IOQ_PORT(qual), size, in);
+}

@@ -1,0 +1,52 @@
+/* XSETBV: validate the new XCR0 as the CPU would, against the state components the guest's
+ * CPUID offers, and keep it per guest (the lead loads it into XCR0 before entering the guest). */
+#include "exit/handlers.h"
+#include "vmx/vmcs.h"
+
+#define CR4_OSXSAVE (1ull << 18)
+
+#define XCR0_X87      (1ull << 0)
+#define XCR0_SSE      (1ull << 1)
+#define XCR0_AVX      (1ull << 2)
+#define XCR0_BNDREG   (1ull << 3)
+#define XCR0_BNDCSR   (1ull << 4)
+#define XCR0_AVX512   (7ull << 5)           /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_TILECFG  (1ull << 17)
+#define XCR0_TILEDATA (1ull << 18)
+
+/* XCR0 bits the guest may set: CPUID 0xD.0 EDX:EAX of the guest's view. */
+static uint64_t xcr0_supported(struct guest *g)
+{
+    uint32_t r[4];
+    cpuid_guest_view(g->id, 0, 0, r);
+    if (r[0] < 0xD)
+        return 0;
+    cpuid_guest_view(g->id, 0xD, 0, r);
+    return ((uint64_t)r[3] << 32) | r[0];
+}
+
+static bool all_or_none(uint64_t value, uint64_t bits)
+{
+    return (value & bits) == 0 || (value & bits) == bits;
+}
+
+enum exit_result exit_handle_xsetbv(struct guest *g)
+{
+    if (!(vmcs_read(VMCS_GUEST_CR4) & CR4_OSXSAVE))
+        return vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+
+    uint32_t index = (uint32_t)g->vcpu.gpr[REG_RCX];
+    uint64_t value = (g->vcpu.gpr[REG_RDX] << 32) | (uint32_t)g->vcpu.gpr[REG_RAX];
+    bool valid = index == 0 && vcpu_cpl() == 0 &&
+                 (value & XCR0_X87) &&
+                 !(value & ~xcr0_supported(g)) &&
+                 (!(value & XCR0_AVX) || (value & XCR0_SSE)) &&
+                 all_or_none(value, XCR0_AVX512) &&
+                 (!(value & XCR0_AVX512) || (value & XCR0_AVX)) &&
+                 all_or_none(value, XCR0_BNDREG | XCR0_BNDCSR) &&
+                 all_or_none(value, XCR0_TILECFG | XCR0_TILEDATA);
+    if (!valid)
+        return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
+    g->vcpu.xcr0 = value;
+    return EXIT_ADVANCE;
+}
