@@ -282,9 +282,10 @@ bool vmx_controls_compute(const struct vmx_caps *c, struct vmx_controls *out, ch
           proc_names },
         { "secondary processor-based controls", "IA32_VMX_PROCBASED_CTLS2", proc2_msr(c),
           PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | (vpid_usable ? PROC2_ENABLE_VPID : 0),
-          /* RDTSCP/INVPCID/XSAVES #UD in the guest unless enabled, though CPUID advertises them. */
-          PROC2_WBINVD_EXITING | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES,
-          0,
+          /* RDTSCP/INVPCID #UD in the guest unless enabled, though CPUID advertises them. */
+          PROC2_WBINVD_EXITING | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID,
+          /* CPUID hides XSAVES (IA32_XSS is not switched per guest): it must #UD. */
+          PROC2_ENABLE_XSAVES,
           PROC2_VIRTUALIZE_APIC_ACCESSES | PROC2_VIRTUALIZE_X2APIC | (1u << 8) | (1u << 9) | PROC2_ENABLE_VMFUNC |
               (1u << 14) | (1u << 17) | (1u << 18),
           proc2_names },
