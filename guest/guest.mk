@@ -6,7 +6,10 @@
 #   build/guest/triplefault.elf  empty IDT, then int3: triple fault
 #   build/guest/spin.elf         prints, then spins forever with interrupts off
 #   build/guest/bench.elf        CPUID-exit benchmark (cmdline iterations=N)
+#   build/guest/diskfill.elf     writes and verifies a pattern across its whole virtio-blk minidisk
 #   build/guest/corrupt.elf      suite.elf cut to 3000 bytes: an image Tessera must refuse
+# And one host tool for the ten-guest scenario:
+#   build/tests/integration/diskimage_check  compares disk images before/after a diskfill run
 GUEST_OUT     := $(BUILD)/guest
 GUEST_CFLAGS  := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                  -mno-red-zone -mcmodel=small -mgeneral-regs-only -fno-asynchronous-unwind-tables \
@@ -21,11 +24,12 @@ GUEST_PVH_OBJ  := $(BUILD)/guest/lib/entry_pvh.S.o
 GUEST_MB_OBJ   := $(BUILD)/guest/lib/entry_mb.S.o
 GUEST_SUITE_OBJS := $(patsubst %,$(BUILD)/%.o,$(sort $(wildcard guest/suite/*.c)))
 
-GUEST_ELFS := $(addprefix $(GUEST_OUT)/,suite.elf suite-mb.elf triplefault.elf spin.elf bench.elf corrupt.elf)
+GUEST_ELFS := $(addprefix $(GUEST_OUT)/,suite.elf suite-mb.elf triplefault.elf spin.elf bench.elf diskfill.elf corrupt.elf)
+DISKIMAGE_CHECK := $(BUILD)/tests/integration/diskimage_check
 
 .PHONY: guests
-guests: $(GUEST_ELFS)
-image: $(GUEST_ELFS)
+guests: $(GUEST_ELFS) $(DISKIMAGE_CHECK)
+image: $(GUEST_ELFS) $(DISKIMAGE_CHECK)
 
 $(BUILD)/guest/%.c.o: guest/%.c
 	@mkdir -p $(dir $@)
@@ -57,5 +61,13 @@ $(GUEST_OUT)/spin.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/faults/spin.c.o $(GUEST_L
 $(GUEST_OUT)/bench.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/bench/bench.c.o $(GUEST_LIB_OBJS) guest/guest.ld
 	$(call guest_link,$@,$(filter %.o,$^))
 
+$(GUEST_OUT)/diskfill.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/diskfill/diskfill.c.o $(GUEST_LIB_OBJS) guest/guest.ld
+	$(call guest_link,$@,$(filter %.o,$^))
+
 $(GUEST_OUT)/corrupt.elf: $(GUEST_OUT)/suite.elf
 	head -c 3000 $< >$@
+
+# Host tool (plain gcc, hosted): it shares the pattern generator guest/lib/diskpattern.h.
+$(DISKIMAGE_CHECK): tests/integration/diskimage_check.c guest/lib/diskpattern.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -Iguest/lib -o $@ $<

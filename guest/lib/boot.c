@@ -149,3 +149,17 @@ uint64_t cmdline_number(const struct boot_info *b, const char *key, uint64_t fal
     }
     return v;
 }
+
+size_t cmdline_string(const struct boot_info *b, const char *key, char *out, size_t size)
+{
+    if (size == 0)
+        return 0;
+    const char *p = find_token(b->cmdline, key, true);
+    size_t n = 0;
+    if (p) {
+        for (p++; *p && *p != ' ' && n + 1 < size; p++)
+            out[n++] = *p;
+    }
+    out[n] = '\0';
+    return p ? n : 0;
+}

@@ -11,6 +11,7 @@
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define BOOT_CMDLINE_MAX 256
@@ -39,6 +40,9 @@ void boot_info_parse(uint32_t boot_magic, uint32_t info_paddr, struct boot_info 
 bool cmdline_has_word(const struct boot_info *b, const char *word);
 /* The decimal value of `key=N` on the command line, or fallback. */
 uint64_t cmdline_number(const struct boot_info *b, const char *key, uint64_t fallback);
+/* Copies the value of `key=VALUE` (up to the next space, cut to size - 1 bytes) into out,
+ * NUL-terminated; returns its length, 0 when the key is absent or empty. */
+size_t cmdline_string(const struct boot_info *b, const char *key, char *out, size_t size);
 
 /* Every guest program defines this; start64 calls it with the parsed boot information. */
 void guest_main(const struct boot_info *boot) __attribute__((noreturn));

@@ -59,3 +59,14 @@ void tap_bail_out(const char *what, const char *detail_fmt, ...)
     console_putc('\n');
     tap_finish();
 }
+
+void tap_skipf(const char *reason, const char *what_fmt, ...)
+{
+    checks_run++;
+    console_printf("ok %u - ", checks_run);
+    va_list ap;
+    va_start(ap, what_fmt);
+    console_vprintf(what_fmt, ap);
+    va_end(ap);
+    console_printf(" # SKIP %s\n", reason);
+}

@@ -8,6 +8,8 @@
 /* Prints the result line; returns passed so callers can add tap_diag() lines on failure. */
 bool tap_check(bool passed, const char *what_fmt, ...) __attribute__((format(printf, 2, 3)));
 void tap_skip(const char *what, const char *reason);
+/* tap_skip with a formatted description. */
+void tap_skipf(const char *reason, const char *what_fmt, ...) __attribute__((format(printf, 2, 3)));
 void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 unsigned tap_failed_count(void);
 /* Prints the summary line and exits: status 0 when nothing failed, else 1. */

@@ -23,6 +23,7 @@ void suite_ports(const struct suite_env *env);         /* ports.c: unclaimed por
 void suite_empty_bus(const struct suite_env *env);     /* empty_bus.c */
 void suite_xsetbv(const struct suite_env *env);        /* xsetbv.c */
 void suite_hypercalls(const struct suite_env *env);    /* hypercalls.c */
+void suite_disk(const struct suite_env *env);         /* disk.c: virtio-blk minidisk */
 void suite_caches(const struct suite_env *env);        /* control_regs.c: INVD, WBINVD */
 void suite_ram(const struct suite_env *env);           /* ram.c */
 void suite_isolation(const struct suite_env *env);     /* isolation.c */
