@@ -85,5 +85,6 @@ struct bootinfo {
 };
 
 #define BOOTINFO_F_BENCH   (1u << 0)  /* configuration asked for benchmark mode (less logging) */
+#define BOOTINFO_F_DISKCHECK (1u << 1) /* run the disk self-check (vmm/diskcheck.h) instead of guests */
 
 #endif

@@ -21,6 +21,10 @@ bool acpi_find_poweroff(uint64_t rsdp_phys, const void *(*phys_to_virt)(uint64_t
 unsigned acpi_list_cpus(uint64_t rsdp_phys, const void *(*phys_to_virt)(uint64_t phys, uint64_t len),
                         uint32_t *apic_ids, unsigned max);
 
+/* Physical addresses of the IOAPICs from the MADT (entry type 1); returns how many (at most max). */
+unsigned acpi_list_ioapics(uint64_t rsdp_phys, const void *(*phys_to_virt)(uint64_t phys, uint64_t len),
+                           uint64_t *addrs, unsigned max);
+
 /* On the machine: SLP_TYP|SLP_EN to PM1 control; then Bochs/QEMU's fallback ports. Does not return. */
 __attribute__((noreturn)) void acpi_power_off(const struct acpi_poweroff *p);
 
