@@ -3,6 +3,7 @@
 #include "arch/cpu.h"
 #include "arch/cpu_setup.h"
 #include "bootinfo.h"
+#include "diskcheck.h"
 #include "exit/handlers.h"
 #include "guest/guest_setup.h"
 #include "hw/acpi.h"
@@ -73,8 +74,12 @@ void vmm_main(struct bootinfo *bi)
         log_printf("tessera: PANIC: out of memory for page tables; halting\n");
         halt_forever();
     }
-    platform_park_other_cpus(bi->rsdp);
     platform_quiesce_interrupts(bi->rsdp);
+    platform_park_other_cpus(bi->rsdp);
+    /* The disk self-check needs no VMX: it tests the driver, GPT and minidisk layers against the
+     * real controller before anyone trusts a disk to Tessera, and powers off. */
+    if (bi->flags & BOOTINFO_F_DISKCHECK)
+        diskcheck_run(bi);
     vmx_host.tsc_khz = tsc_calibrate_khz();
     vmx_host.slice_tsc = vmx_host.tsc_khz * SLICE_MS;
     detect_host_features();
