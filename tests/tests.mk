@@ -2,8 +2,10 @@
 #   tests/unit/test_NAME.c  -> build/tests/test_NAME   (links the pure sources + soft VMCS)
 #   tests/fuzz/fuzz_NAME.c  -> build/fuzz/fuzz_NAME    (clang, -fsanitize=fuzzer,address,undefined)
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -fno-omit-frame-pointer -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST -MMD -MP
-HOST_OBJS   := $(patsubst %,$(BUILD)/host/%.o,$(HOST_SRCS) tests/unit/soft_vmcs.c tests/unit/host_stubs.c)
+               -fno-omit-frame-pointer -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST -DMEM_BLKDEV_IN_LIBRARY -MMD -MP
+# Test scaffolding every test may use: software VMCS, console capture, RAM disk.
+TEST_SUPPORT := tests/unit/soft_vmcs.c tests/unit/host_stubs.c tests/unit/mem_blkdev.c
+HOST_OBJS   := $(patsubst %,$(BUILD)/host/%.o,$(HOST_SRCS) $(TEST_SUPPORT))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -22,8 +24,8 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/host/libtessera_host.a
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST
-FUZZ_LIBOBJS := $(patsubst %,$(BUILD)/fuzzhost/%.o,$(HOST_SRCS) tests/unit/soft_vmcs.c tests/unit/host_stubs.c)
+               -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST -DMEM_BLKDEV_IN_LIBRARY
+FUZZ_LIBOBJS := $(patsubst %,$(BUILD)/fuzzhost/%.o,$(HOST_SRCS) $(TEST_SUPPORT))
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 

@@ -1,0 +1,133 @@
+/* Fuzzes the virtio-blk request path end to end: the input becomes the queue set-up (size,
+ * ring addresses, indices, features) and the contents of a small guest's RAM (descriptor
+ * tables, rings, headers, data). Whatever the guest wrote, no disk access may land outside
+ * the minidisk, nothing outside it may change, memory outside guest RAM is never touched
+ * (ASan), and after NEEDS_RESET the device stays stopped until it is reset. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dev/virtio_blk.h"
+#include "mem_blkdev.h"
+#ifndef MEM_BLKDEV_IN_LIBRARY
+#include "mem_blkdev.c"
+#endif
+
+#define RAM_SIZE     0x10000ull
+#define DISK_SECTORS 256u
+#define PART_FIRST   64u
+#define PART_LAST    191u
+#define GUARD        0xEE
+
+static struct guest guest;
+static struct virtio_blk blk;
+static struct mem_blkdev *disk;
+
+struct fuzz_setup {
+    uint8_t size_log2, flags;
+    uint16_t desc, avail, used;
+    uint16_t avail_idx, last_avail;
+    uint8_t fail_sector, notifies;
+};
+
+static void check_disk(void)
+{
+    if (!mem_blkdev_all_within(disk, PART_FIRST, PART_LAST))
+        abort();
+    static uint8_t guard[PART_FIRST * 512];
+    if (guard[0] != GUARD)
+        memset(guard, GUARD, sizeof(guard));
+    if (memcmp(mem_blkdev_sector(disk, 0), guard, PART_FIRST * 512) != 0 ||
+        memcmp(mem_blkdev_sector(disk, PART_LAST + 1), guard, (DISK_SECTORS - PART_LAST - 1) * 512) != 0)
+        abort();
+}
+
+/* Keeps descriptor addresses mostly inside RAM so the fuzzer reaches the request layer. */
+static void tame_descriptors(uint64_t table, unsigned n)
+{
+    for (unsigned i = 0; i < n && table + 16ull * (i + 1) <= RAM_SIZE; i++) {
+        uint8_t *d = guest.ram + table + 16ull * i;
+        uint64_t addr;
+        uint32_t len;
+        memcpy(&addr, d, 8);
+        memcpy(&len, d + 8, 4);
+        addr &= RAM_SIZE - 1;
+        len &= 0x1FFF;
+        memcpy(d, &addr, 8);
+        memcpy(d + 8, &len, 4);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fuzz_setup f;
+    if (size < sizeof(f))
+        return 0;
+    memcpy(&f, data, sizeof(f));
+    data += sizeof(f);
+    size -= sizeof(f);
+
+    if (!disk) {
+        disk = mem_blkdev_new(DISK_SECTORS, 512, 4);
+        memset(disk->data, GUARD, DISK_SECTORS * 512);   /* outside the partition it must stay so */
+        guest.ram = malloc(RAM_SIZE);
+        guest.ram_size = RAM_SIZE;
+        strcpy(guest.name, "fuzz");
+    }
+    mem_blkdev_clear_log(disk);
+    memset(&disk->dev.stats, 0, sizeof(disk->dev.stats));
+    disk->dev.ready = true;
+    disk->fail_err = (f.flags & 4) ? BLKDEV_EIO : 0;
+    disk->fail_lba = f.fail_sector;
+    disk->fail_once = false;
+    disk->fail_flush = (f.flags & 8) ? BLKDEV_EIO : 0;
+    size_t used = size < RAM_SIZE ? size : RAM_SIZE;
+    memcpy(guest.ram, data, used);
+    memset(guest.ram + used, 0, RAM_SIZE - used);
+
+    struct gpt_partition p;
+    struct minidisk md;
+    memset(&p, 0, sizeof(p));
+    strcpy(p.name, "fuzzpart");
+    p.first_lba = PART_FIRST;
+    p.last_lba = PART_LAST;
+    if (minidisk_init(&md, &disk->dev, &p, (f.flags & 1) != 0))
+        abort();
+    virtio_blk_init(&blk, &guest, &md);
+    virtio_blk_set_driver_features(&blk, (f.flags & 2) ? ~0ull : 1ull << VIRTIO_F_VERSION_1);
+
+    struct virtq *q = virtio_blk_queue(&blk, 0);
+    q->size = (uint16_t)(1u << (f.size_log2 % 10));     /* 1..512: 512 must be refused */
+    q->desc_gpa = f.desc;
+    q->avail_gpa = f.avail;
+    q->used_gpa = f.used;
+    if (virtq_enable(q, &guest) != VIRTQ_OK) {
+        if (virtio_blk_notify(&blk, 0) > 0)             /* a disabled queue does nothing */
+            abort();
+        check_disk();
+        return 0;
+    }
+    if (q->size > VIRTQ_MAX_SIZE)
+        abort();
+    q->last_avail_idx = f.last_avail;
+    q->used_idx = f.last_avail;
+    memcpy(guest.ram + f.avail + 2, &f.avail_idx, 2);
+    if (f.flags & 16)
+        tame_descriptors(f.desc, q->size);
+    if (f.flags & 32)
+        tame_descriptors(0x8000, 64);                    /* a likely place for indirect tables */
+
+    unsigned rounds = 1 + f.notifies % 4;
+    for (unsigned r = 0; r < rounds; r++) {
+        int n = virtio_blk_notify(&blk, (f.flags & 64) && r == 0 ? 1 : 0);
+        if (blk.needs_reset && n >= 0)
+            abort();
+        if (n > (int)q->size)
+            abort();
+    }
+    if (blk.needs_reset && virtio_blk_notify(&blk, 0) != -1)
+        abort();
+    check_disk();
+    if ((f.flags & 1) && disk->dev.stats.writes != 0)
+        abort();
+    return 0;
+}

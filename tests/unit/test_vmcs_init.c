@@ -1,0 +1,89 @@
+/* The VMCS Tessera builds for a new guest must pass every VM-entry check the explainer knows,
+ * with the CR policy and controls computed from realistic capability MSRs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+#include "exit/handlers.h"
+#include "soft_vmcs.h"
+#include "vmx/entry_check.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmcs_init.h"
+
+static struct vmx_caps caps;
+static struct vmx_controls controls;
+
+/* Bochs corei7_skylake_x-like capability MSRs (same values as test_entry_check.c). */
+static void setup(void)
+{
+    memset(&caps, 0, sizeof(caps));
+    caps.basic = 0x00D8100000000004ull;
+    caps.pin = caps.true_pin = 0x0000007f00000016ull;
+    caps.proc = 0xfff9fffe0401e172ull;
+    caps.true_proc = 0xfff9fffe04006172ull;
+    caps.proc2 = 0x00177fff00000000ull;
+    caps.exit = 0x01ffffff00036dffull;
+    caps.true_exit = 0x01ffffff00036dfbull;
+    caps.entry = 0x0003ffff000011ffull;
+    caps.true_entry = 0x0003ffff000011fbull;
+    caps.misc = 0x00000000000401e5ull;
+    caps.ept_vpid = 0x00000f0106734141ull;
+    caps.cr0_fixed0 = 0x80000021ull;
+    caps.cr0_fixed1 = 0xffffffffull;
+    caps.cr4_fixed0 = 0x2000ull;
+    caps.cr4_fixed1 = 0x003727ffull;
+    char why[200];
+    assert_true(vmx_controls_compute(&caps, &controls, why, sizeof(why)));
+    cr_policy_init(&cr_policy, caps.cr0_fixed0, caps.cr0_fixed1, caps.cr4_fixed0, caps.cr4_fixed1, 1);
+    soft_vmcs_reset();
+    struct host_state host = {
+        .cr0 = 0x80050033, .cr3 = 0x1000, .cr4 = 0x2020 | (1u << 18), .gdtr_base = 0x2000, .idtr_base = 0x2800,
+        .tr_base = 0x3000, .efer = 0xd00, .pat = 0x0007040600070406ull, .rip = 0x401000,
+        .cs_sel = 0x08, .ds_sel = 0x10, .tr_sel = 0x18,
+    };
+    vmcs_init_host(&host);
+    vmcs_write(VMCS_HOST_RSP, 0x7ff000); /* written by vmx_enter on the machine */
+}
+
+static void initial_protected_mode_state_is_valid(void **state)
+{
+    (void)state;
+    setup();
+    struct guest_vmcs_params p = { &controls, 1, 0x5000 | 6 | (3 << 3), 0x6000, 0x100000, 0x2BADB002, 0x9000 };
+    vmcs_init_guest(&p);
+    char why[200];
+    bool complaint = vmx_explain_entry_failure(&caps, why, sizeof(why));
+    if (complaint)
+        print_message("unexpected complaint: %s\n", why);
+    assert_false(complaint);
+    /* What the protocols promise the kernel */
+    assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x100000);
+    assert_int_equal(vmcs_read(VMCS_CR0_READ_SHADOW) & 0x80000001, 1); /* PE on, PG off as seen */
+    assert_int_equal(vmcs_read(VMCS_CR4_READ_SHADOW) & (1u << 13), 0);  /* VMXE invisible */
+    assert_true(vmcs_read(VMCS_GUEST_CR4) & (1u << 13));                /* but set underneath */
+    assert_int_equal(vmcs_read(VMCS_GUEST_CS_AR), 0xC09B);
+    assert_int_equal(vmcs_read(VMCS_LINK_POINTER), ~0ull);
+    assert_int_equal(vmcs_read(VMCS_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST, 0);
+    assert_int_equal(vmcs_read(VMCS_VPID), 1);
+}
+
+static void no_vpid_means_vpid_control_off(void **state)
+{
+    (void)state;
+    setup();
+    struct guest_vmcs_params p = { &controls, 0, 0x5000 | 6 | (3 << 3), 0x6000, 0x100000, 0, 0x9000 };
+    vmcs_init_guest(&p);
+    assert_int_equal(vmcs_read(VMCS_PROC_CONTROLS2) & PROC2_ENABLE_VPID, 0);
+    char why[200];
+    assert_false(vmx_explain_entry_failure(&caps, why, sizeof(why)));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(initial_protected_mode_state_is_valid),
+        cmocka_unit_test(no_vpid_means_vpid_control_off),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
