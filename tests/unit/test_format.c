@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include "lib/log.h"
@@ -48,12 +49,23 @@ static void truncation_reports_full_length(void **state)
     assert_int_equal(fmt_snprintf(NULL, 0, "%d", 12345), 5);
 }
 
+static void precision_bounds_unterminated_text(void **state)
+{
+    (void)state;
+    char *text = malloc(3); /* no terminator: ASan catches any read past the precision */
+    memcpy(text, "abc", 3);
+    check("abc", "%.*s", 3, text);
+    check("ab", "%.2s", text);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(integers),
         cmocka_unit_test(strings_and_chars),
         cmocka_unit_test(truncation_reports_full_length),
+        cmocka_unit_test(precision_bounds_unterminated_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,7 +140,7 @@ int fmt_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
             if (!s)
                 s = "(null)";
             size_t n = 0;
-            while (s[n] && (precision < 0 || n < (size_t)precision))
+            while ((precision < 0 || n < (size_t)precision) && s[n]) /* never read past the precision */
                 n++;
             put_padded(&o, s, n, width, left, ' ');
             break;
