@@ -5,7 +5,9 @@
 #include "bootinfo.h"
 #include "diskcheck.h"
 #include "exit/handlers.h"
+#include "drivers/disk_select.h"
 #include "guest/guest_setup.h"
+#include "guest/minidisk_setup.h"
 #include "hw/acpi.h"
 #include "hw/platform.h"
 #include "hw/portio.h"
@@ -109,6 +111,12 @@ void vmm_main(struct bootinfo *bi)
     unsigned count = bi->guest_count < BOOTINFO_MAX_GUESTS ? bi->guest_count : BOOTINFO_MAX_GUESTS;
     for (unsigned i = 0; i < count; i++)
         guest_setup(&guests[i], i, &bi->guests[i]);
+    if (minidisks_wanted(bi)) {
+        struct disk_opened disk;
+        struct pci_storage controller;
+        bool opened = disk_select_open(bi, &disk, &controller, why, sizeof(why)) == BLKDEV_OK;
+        minidisks_attach(opened ? disk.dev : NULL, why, bi, guests, count);
+    }
     vmx_run_guests(guests, count);
     summary_print(guests, count, vmx_host.tsc_khz);
     power_off(bi->rsdp);

@@ -1,7 +1,8 @@
-/* A guest's I/O port space: a table of claimed port ranges (UART, debug-exit, Bochs shutdown)
+/* A guest's I/O port space: a table of claimed port ranges (UART, debug-exit, Bochs shutdown, PCI)
  * in front of an empty bus that reads all ones and drops writes. An access is routed by its
  * first port; devices with byte-wide registers split wider accesses themselves. */
 #include "dev/ports.h"
+#include "dev/pci_host.h"
 #include "hypercall.h"
 
 struct port_range {
@@ -76,11 +77,28 @@ static enum exit_result shutdown_out(struct guest *g, uint16_t port, unsigned si
     return EXIT_ADVANCE;
 }
 
-/* Claimed ranges, searched in order. PCI configuration (0xCF8-0xCFF) goes here when it exists. */
+/* PCI configuration mechanism #1, for guests that have a PCI host (see dev/pci_host.h). */
+static enum exit_result pci_port_in(struct guest *g, uint16_t port, unsigned size, uint32_t *value)
+{
+    if (!g->pci)
+        return empty_in(g, port, size, value);
+    *value = pci_host_io_read(g->pci, port, size);
+    return EXIT_ADVANCE;
+}
+
+static enum exit_result pci_port_out(struct guest *g, uint16_t port, unsigned size, uint32_t value)
+{
+    if (g->pci)
+        pci_host_io_write(g->pci, port, size, value);
+    return EXIT_ADVANCE;
+}
+
+/* Claimed ranges, searched in order. */
 static const struct port_range port_table[] = {
     { PORT_COM1, PORT_COM1 + 7, uart_port_in, uart_port_out },
     { PORT_DEBUG_EXIT, PORT_DEBUG_EXIT, empty_in, debug_exit_out },
     { PORT_BOCHS_SHUTDOWN, PORT_BOCHS_SHUTDOWN, empty_in, shutdown_out },
+    { PCI_PORT_CONFIG_ADDRESS, PCI_PORT_CONFIG_DATA + 3, pci_port_in, pci_port_out },
 };
 
 static const struct port_range *port_find(uint16_t port)

@@ -67,6 +67,8 @@ struct mmio_region {
 
 #define GUEST_MAX_MMIO 4
 
+struct pci_host;                /* dev/pci_host.h */
+
 struct guest {
     unsigned id;
     char name[GUEST_NAME_MAX];
@@ -85,6 +87,7 @@ struct guest {
 
     struct mmio_region mmio[GUEST_MAX_MMIO];
     unsigned mmio_count;
+    struct pci_host *pci;       /* PCI configuration space (ports 0xCF8-0xCFF), or NULL: empty bus */
 
     enum guest_state state;
     enum guest_outcome outcome;

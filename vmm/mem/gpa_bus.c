@@ -122,3 +122,17 @@ int gpa_add_mmio(struct guest *g, uint64_t base, uint64_t size, const struct mmi
     g->mmio[g->mmio_count++] = (struct mmio_region){ .base = base, .size = size, .ops = ops, .dev = dev };
     return 0;
 }
+
+int gpa_remove_mmio(struct guest *g, uint64_t base)
+{
+    for (unsigned i = 0; i < g->mmio_count && i < GUEST_MAX_MMIO; i++) {
+        if (g->mmio[i].base != base)
+            continue;
+        for (unsigned j = i + 1; j < g->mmio_count && j < GUEST_MAX_MMIO; j++)
+            g->mmio[j - 1] = g->mmio[j];
+        g->mmio_count--;
+        memset(&g->mmio[g->mmio_count], 0, sizeof(g->mmio[0]));
+        return 0;
+    }
+    return -1;
+}

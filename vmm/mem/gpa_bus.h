@@ -13,4 +13,8 @@ void gpa_write(struct guest *g, uint64_t gpa, unsigned size, uint64_t value);
 /* Register a device region; returns 0, or -1 when full or overlapping RAM/another region. */
 int gpa_add_mmio(struct guest *g, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *dev);
 
+/* Unregister the region that starts at base (a PCI BAR that moved or stopped decoding); the
+ * other regions keep their order. Returns 0, or -1 when no region starts there. */
+int gpa_remove_mmio(struct guest *g, uint64_t base);
+
 #endif

@@ -1,0 +1,21 @@
+/* Gives every guest that names a minidisk its partition of the physical disk, as a virtio-blk
+ * PCI device. Pure over a block device, so host tests run it on a RAM disk. */
+#ifndef TESSERA_MINIDISK_SETUP_H
+#define TESSERA_MINIDISK_SETUP_H
+
+#include <stdbool.h>
+#include "bootinfo.h"
+#include "disk/blkdev.h"
+#include "guest/guest.h"
+
+/* Does any configured guest ask for a minidisk? (Only then is the disk opened at all.) */
+bool minidisks_wanted(const struct bootinfo *bi);
+
+/* dev is the opened physical disk, or NULL with why_no_disk saying why none could be opened.
+ * A guest whose minidisk cannot be given (no disk, no GPT, unknown or shared partition, device
+ * setup failure) is stopped with the reason: it was configured to rely on that disk. Guests that
+ * already ended are skipped. */
+void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct bootinfo *bi,
+                      struct guest *guests, unsigned count);
+
+#endif
