@@ -2,7 +2,7 @@
 #   tests/unit/test_NAME.c  -> build/tests/test_NAME   (links the pure sources + soft VMCS)
 #   tests/fuzz/fuzz_NAME.c  -> build/fuzz/fuzz_NAME    (clang, -fsanitize=fuzzer,address,undefined)
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -fno-omit-frame-pointer -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST -DMEM_BLKDEV_IN_LIBRARY -MMD -MP
+               -fno-omit-frame-pointer -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST -MMD -MP
 # Test scaffolding every test may use: software VMCS, console capture, RAM disk.
 TEST_SUPPORT := tests/unit/soft_vmcs.c tests/unit/host_stubs.c tests/unit/mem_blkdev.c
 HOST_OBJS   := $(patsubst %,$(BUILD)/host/%.o,$(HOST_SRCS) $(TEST_SUPPORT))
@@ -24,7 +24,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/host/libtessera_host.a
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST -DMEM_BLKDEV_IN_LIBRARY
+               -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST
 FUZZ_LIBOBJS := $(patsubst %,$(BUILD)/fuzzhost/%.o,$(HOST_SRCS) $(TEST_SUPPORT))
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))

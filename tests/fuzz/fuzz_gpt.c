@@ -9,9 +9,6 @@
 #include "disk/crc32.h"
 #include "disk/gpt.h"
 #include "mem_blkdev.h"
-#ifndef MEM_BLKDEV_IN_LIBRARY
-#include "mem_blkdev.c"
-#endif
 
 static struct gpt_table table;
 

@@ -8,9 +8,6 @@
 #include <string.h>
 #include "dev/virtio_blk.h"
 #include "mem_blkdev.h"
-#ifndef MEM_BLKDEV_IN_LIBRARY
-#include "mem_blkdev.c"
-#endif
 
 #define RAM_SIZE     0x10000ull
 #define DISK_SECTORS 256u

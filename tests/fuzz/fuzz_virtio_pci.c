@@ -13,9 +13,6 @@
 #include "dev/virtio_pci.h"
 #include "mem/gpa_bus.h"
 #include "mem_blkdev.h"
-#ifndef MEM_BLKDEV_IN_LIBRARY
-#include "mem_blkdev.c"
-#endif
 
 #define RAM_SIZE     0x10000ull
 #define DISK_SECTORS 256u

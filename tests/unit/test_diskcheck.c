@@ -13,9 +13,6 @@
 #include "disk/gpt.h"
 #include "host_stubs.h"
 #include "mem_blkdev.h"
-#ifndef MEM_BLKDEV_IN_LIBRARY
-#include "mem_blkdev.c"
-#endif
 
 #define SECTORS 16384u          /* 8 MiB */
 #define ENTRIES 128u

@@ -11,9 +11,6 @@
 #include "disk/gpt.h"
 #include "host_stubs.h"
 #include "mem_blkdev.h"
-#ifndef MEM_BLKDEV_IN_LIBRARY
-#include "mem_blkdev.c"
-#endif
 
 #define ENTRIES 128u
 #define ENTRY_SIZE 128u

@@ -9,9 +9,6 @@
 #include "disk/minidisk.h"
 #include "host_stubs.h"
 #include "mem_blkdev.h"
-#ifndef MEM_BLKDEV_IN_LIBRARY
-#include "mem_blkdev.c"
-#endif
 
 static struct gpt_partition part(const char *name, uint64_t first, uint64_t last)
 {

@@ -15,9 +15,6 @@
 #include "mem/gpa_bus.h"
 #include "test_guest_helpers.h"
 #include "mem_blkdev.h"
-#ifndef MEM_BLKDEV_IN_LIBRARY
-#include "mem_blkdev.c"
-#endif
 
 #define RAM_SIZE   0x100000ull
 #define DESC_GPA   0x1000ull

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-/* boot/ sources are not part of the host library: the loader's pure part is compiled in here. */
-#include "../../boot/vmm_image.c"
+#include "vmm_image.h"
 
 #define FILE_SIZE 0x1100
 #define PHOFF     0x40
