@@ -25,6 +25,7 @@ struct parser {
     const char *p, *end;        /* the unread rest of the current line */
     unsigned slice_line;        /* line that set slice_ms, 0 = not yet */
     unsigned bench_line;
+    unsigned diskcheck_line;
 };
 
 /* A value as read; len counts every character, even those beyond what s could hold, so that
@@ -494,9 +495,9 @@ static void parse_guest(struct parser *ps, struct word *w)
 static void parse_settings(struct parser *ps, struct word *w)
 {
     unsigned errors_before = ps->out->error_count;
-    bool has_slice = false, has_bench = false;
+    bool has_slice = false, has_bench = false, has_diskcheck = false;
     uint64_t slice = 0;
-    int bench = 0;
+    int bench = 0, diskcheck = 0;
     enum word_result r = WORD_OK;
 
     for (; r == WORD_OK; r = read_word(ps, w)) {
@@ -514,8 +515,13 @@ static void parse_settings(struct parser *ps, struct word *w)
                 report(ps, "bench is set twice");
             else
                 has_bench = parse_yes_no(ps, "bench=", &w->value, &bench);
+        } else if (word_is(w, "diskcheck")) {
+            if (has_diskcheck || ps->diskcheck_line)
+                report(ps, "diskcheck is set twice");
+            else
+                has_diskcheck = parse_yes_no(ps, "diskcheck=", &w->value, &diskcheck);
         } else {
-            report(ps, "unknown setting '%s' (expected slice_ms or bench; guests are declared "
+            report(ps, "unknown setting '%s' (expected slice_ms, bench or diskcheck; guests are declared "
                        "with 'guest NAME ...')", show(w->key, w->key_len).s);
         }
     }
@@ -528,6 +534,10 @@ static void parse_settings(struct parser *ps, struct word *w)
     if (has_bench) {
         ps->out->bench = bench;
         ps->bench_line = ps->line;
+    }
+    if (has_diskcheck) {
+        ps->out->diskcheck = diskcheck;
+        ps->diskcheck_line = ps->line;
     }
 }
 
@@ -542,8 +552,8 @@ static void parse_line(struct parser *ps)
     else if (w.has_value)
         parse_settings(ps, &w);
     else
-        report(ps, "unknown declaration '%s' (expected 'guest NAME ...', slice_ms=N or "
-                   "bench=yes|no)", show(w.key, w.key_len).s);
+        report(ps, "unknown declaration '%s' (expected 'guest NAME ...', slice_ms=N, "
+                   "bench=yes|no or diskcheck=yes|no)", show(w.key, w.key_len).s);
 }
 
 unsigned config_parse(const char *text, size_t len, const char *file_name, struct config *out,

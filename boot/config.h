@@ -6,6 +6,7 @@
  *              [timeout=SECONDS] [disk=PARTNAME|GUID] [disk_ro=yes|no]
  *   slice_ms=N           time slice of the round-robin scheduler (1..1000, default 10)
  *   bench=yes|no         benchmark mode (less logging), default no
+ *   diskcheck=yes|no     disk self-check instead of guests (needs no VT-x), default no
  * Several global settings may share a line (slice_ms=5 bench=yes).
  *
  * Words are separated by spaces or tabs; lines end in LF or CR LF; a UTF-8 byte order mark at the
@@ -57,6 +58,7 @@ struct config {
     unsigned slice_ms;
     unsigned error_count;          /* problems reported (each one's line was skipped) */
     int bench;                     /* bench=yes: BOOTINFO_F_BENCH */
+    int diskcheck;                 /* diskcheck=yes: BOOTINFO_F_DISKCHECK */
 };
 
 /* Called once per diagnostic with a complete line, e.g. "tessera.cfg:3: unknown key 'memroy'". */

@@ -68,15 +68,17 @@ static void print_config_diag(void *ctx, const char *message)
     boot_say("%s", message);
 }
 
-/* Step 1d: the configuration, parsed into cfg (pool memory the caller frees). */
-static EFI_STATUS read_config(EFI_FILE_HANDLE root, struct config **cfg)
+/* Step 1d: the configuration, parsed into cfg (pool memory the caller frees). With quiet set,
+ * diagnostics are not printed (used to learn the mode before the ordered checks). */
+static EFI_STATUS read_config(EFI_FILE_HANDLE root, struct config **cfg, bool quiet)
 {
     char status[64];
     void *text;
     UINT64 size;
     EFI_STATUS st = esp_read_small_file(root, CONFIG_PATH, CONFIG_MAX_BYTES, &text, &size);
     if (EFI_ERROR(st)) {
-        boot_say("cannot read %s: %s", CONFIG_PATH, boot_status_text(st, status, sizeof(status)));
+        if (!quiet)
+            boot_say("cannot read %s: %s", CONFIG_PATH, boot_status_text(st, status, sizeof(status)));
         return st;
     }
     st = uefi_call_wrapper(BS->AllocatePool, 3, EfiLoaderData, sizeof(**cfg), (void **)cfg);
@@ -85,7 +87,7 @@ static EFI_STATUS read_config(EFI_FILE_HANDLE root, struct config **cfg)
                  boot_status_text(st, status, sizeof(status)));
     } else {
         memset(*cfg, 0, sizeof(**cfg));
-        config_parse(text, size, "tessera.cfg", *cfg, print_config_diag, NULL);
+        config_parse(text, size, "tessera.cfg", *cfg, quiet ? NULL : print_config_diag, NULL);
     }
     uefi_call_wrapper(BS->FreePool, 1, text);
     return st;
@@ -201,11 +203,14 @@ static EFI_STATUS prepare(EFI_HANDLE image, EFI_FILE_HANDLE root, const struct c
     bi->magic = BOOTINFO_MAGIC;
     bi->version = BOOTINFO_VERSION;
     bi->size = sizeof(*bi);
+    bi->slice_ms = cfg->slice_ms;
+    bi->flags = (cfg->bench ? BOOTINFO_F_BENCH : 0) | (cfg->diskcheck ? BOOTINFO_F_DISKCHECK : 0);
 
-    for (unsigned i = 0; i < cfg->guest_count && i < BOOTINFO_MAX_GUESTS; i++)
+    /* The disk self-check runs no guests: their files are not even read. */
+    for (unsigned i = 0; !cfg->diskcheck && i < cfg->guest_count && i < BOOTINFO_MAX_GUESTS; i++)
         if (load_guest_files(root, &cfg->guests[i], &bi->guests[bi->guest_count]))
             bi->guest_count++;
-    if (bi->guest_count == 0) {
+    if (bi->guest_count == 0 && !cfg->diskcheck) {
         boot_say("no guest to start: %s declares no usable guest", CONFIG_PATH);
         return EFI_NOT_FOUND;
     }
@@ -276,20 +281,32 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
     InitializeLib(image, systab);
 
-    enum feature_control_state fc;
-    EFI_STATUS st = check_vtx(&fc);
-    if (EFI_ERROR(st))
-        return st;
-
     char status[64];
     EFI_FILE_HANDLE root;
-    st = esp_open_root(image, &root);
+    EFI_STATUS st = esp_open_root(image, &root);
     if (EFI_ERROR(st)) {
         boot_say("cannot open the boot volume: %s", boot_status_text(st, status, sizeof(status)));
         return st;
     }
+    /* Only the disk self-check may run without VT-x; learn the mode first, quietly (the
+     * configuration's diagnostics are printed at their place in the ordered checks). */
     struct config *cfg = NULL;
-    st = read_config(root, &cfg);
+    bool diskcheck = !EFI_ERROR(read_config(root, &cfg, true)) && cfg->diskcheck;
+    if (cfg)
+        uefi_call_wrapper(BS->FreePool, 1, cfg);
+    cfg = NULL;
+
+    enum feature_control_state fc = FEATURE_CONTROL_READY; /* self-check: leave the MSR alone */
+    if (diskcheck) {
+        boot_say("disk self-check mode: VT-x is not needed and not touched");
+    } else {
+        st = check_vtx(&fc);
+        if (EFI_ERROR(st)) {
+            uefi_call_wrapper(root->Close, 1, root);
+            return st;
+        }
+    }
+    st = read_config(root, &cfg, false);
     struct bootinfo *bi = NULL;
     uint64_t entry = 0, stack_top = 0;
     if (!EFI_ERROR(st))

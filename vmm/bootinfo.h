@@ -77,6 +77,8 @@ struct bootinfo {
 
     uint32_t flags;             /* BOOTINFO_F_* */
     uint32_t guest_count;
+    uint32_t slice_ms;          /* scheduler time slice; 0 = the hypervisor's default */
+    uint32_t reserved0;
     struct bootinfo_guest guests[BOOTINFO_MAX_GUESTS];
 
     uint32_t memmap_count;

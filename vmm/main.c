@@ -18,7 +18,7 @@
 #include "vmx/caps.h"
 #include "vmx/vmx_hw.h"
 
-#define SLICE_MS 10
+#define SLICE_MS_DEFAULT 10
 
 static struct guest guests[BOOTINFO_MAX_GUESTS];
 
@@ -83,7 +83,7 @@ void vmm_main(struct bootinfo *bi)
     if (bi->flags & BOOTINFO_F_DISKCHECK)
         diskcheck_run(bi);
     vmx_host.tsc_khz = tsc_calibrate_khz();
-    vmx_host.slice_tsc = vmx_host.tsc_khz * SLICE_MS;
+    vmx_host.slice_tsc = vmx_host.tsc_khz * (bi->slice_ms ? bi->slice_ms : SLICE_MS_DEFAULT);
     detect_host_features();
 
     char why[200];

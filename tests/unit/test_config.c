@@ -56,7 +56,7 @@ static void test_good_file(void **state)
         "module=/tessera/initrd.img:\"rw  quiet\" module=/tessera/plain.bin "
         "module=\"/tessera/my mod.bin\":\"say \\\"hi\\\" c:\\\\x \\q\" disk=Data-1 disk_ro=yes\n"
         "  guest   g-3_x kernel=/k memory=2G disk=0123abcd-ef01-2345-6789-ABCDEF012345 disk_ro=no # done\n"
-        "bench=yes";
+        "bench=yes diskcheck=yes";
 
     assert_int_equal(parse(text), 3);
     assert_string_equal(diags, "");
@@ -64,6 +64,7 @@ static void test_good_file(void **state)
     assert_int_equal(cfg.guest_count, 3);
     assert_int_equal(cfg.slice_ms, 25);
     assert_int_equal(cfg.bench, 1);
+    assert_int_equal(cfg.diskcheck, 1);
 
     const struct config_guest *g = &cfg.guests[0];
     assert_string_equal(g->name, "linux");
@@ -172,12 +173,15 @@ static void test_messages(void **state)
     expect_refused("slice_ms=fast", "tessera.cfg:1: slice_ms=fast: not a number");
     expect_refused("bench=maybe", "tessera.cfg:1: bench=maybe: expected yes or no");
     expect_refused("slice_ms=5 turbo=1",
-                   "tessera.cfg:1: unknown setting 'turbo' (expected slice_ms or bench; guests are "
+                   "tessera.cfg:1: unknown setting 'turbo' (expected slice_ms, bench or diskcheck; guests are "
                    "declared with 'guest NAME ...')");
     assert_int_equal(cfg.slice_ms, 10); /* the whole settings line was skipped */
     expect_refused("gust a kernel=/k memory=2M",
-                   "tessera.cfg:1: unknown declaration 'gust' (expected 'guest NAME ...', slice_ms=N "
-                   "or bench=yes|no)");
+                   "tessera.cfg:1: unknown declaration 'gust' (expected 'guest NAME ...', slice_ms=N, "
+                   "bench=yes|no or diskcheck=yes|no)");
+    expect_refused("diskcheck=sometimes", "tessera.cfg:1: diskcheck=sometimes: expected yes or no");
+    expect_refused("diskcheck=yes diskcheck=no", "tessera.cfg:1: diskcheck is set twice");
+    assert_int_equal(cfg.diskcheck, 0);
     expect_refused("guest a kernel=/k memory=2M extra",
                    "tessera.cfg:1: expected KEY=VALUE, got 'extra'");
     expect_refused("guest a kernel=/k kernel=/j memory=2M", "tessera.cfg:1: kernel= is given twice");
