@@ -22,7 +22,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/host/libtessera_host.a
 	$(CC) $(HOST_CFLAGS) $< -o $@ $(BUILD)/host/libtessera_host.a -lcmocka
 
 FUZZ_CC     := clang
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
                -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST
 FUZZ_LIBOBJS := $(patsubst %,$(BUILD)/fuzzhost/%.o,$(HOST_SRCS) $(TEST_SUPPORT))
