@@ -19,6 +19,7 @@ struct __attribute__((packed)) desc_ptr {
     }                                                                                \
     static inline void write_cr##n(uint64_t v) { __asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); }
 DEFINE_CR(0)
+DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR

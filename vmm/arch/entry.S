@@ -78,8 +78,9 @@ exc_common:
     jmp 2b
 
 /* int vmx_enter(struct vcpu *v, int launched)
- * Loads the guest's GPRs and CR2 from v (gpr[16], then cr2 at offset 128), VMLAUNCHes or
- * VMRESUMEs. Returns 0 after a VM exit (guest registers saved back into v), 1 on VMfailValid,
+ * Loads the guest's GPRs from v (gpr[16] at offset 0), VMLAUNCHes or VMRESUMEs. CR2 is not
+ * touched: the host never page-faults, so it keeps the guest's value between exit and entry
+ * (the run loop swaps it only when it switches guests). Returns 0 after a VM exit (guest registers saved back into v), 1 on VMfailValid,
  * 2 on VMfailInvalid. HOST_RIP is vmx_exit; HOST_RSP is written here, so the exit path finds
  * v at the top of the stack. */
     .globl vmx_enter
@@ -88,8 +89,6 @@ vmx_enter:
     push %rdi
     mov $0x6C14, %eax               /* VMCS_HOST_RSP */
     vmwrite %rsp, %rax
-    mov 128(%rdi), %rax
-    mov %rax, %cr2
     test %esi, %esi                 /* flags survive the movs below */
     mov 0(%rdi), %rax
     mov 8(%rdi), %rcx
@@ -136,8 +135,6 @@ vmx_exit:
     mov %r14, 112(%rdi)
     mov %r15, 120(%rdi)
     pop 56(%rdi)
-    mov %cr2, %rax
-    mov %rax, 128(%rdi)
     pop %rdi
     xor %eax, %eax
     pop %r15; pop %r14; pop %r13; pop %r12; pop %rbx; pop %rbp

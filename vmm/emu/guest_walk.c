@@ -328,5 +328,6 @@ int guest_read_linear(struct guest *g, uint64_t linear, void *buf, size_t len,
 enum exit_result guest_inject_page_fault(struct guest *g, const struct walk_fault *fault)
 {
     g->vcpu.cr2 = fault->linear;
+    g->vcpu.cr2_pending = true; /* the run loop loads it into CR2 before the entry */
     return vcpu_inject_exception(&g->vcpu, VEC_PF, true, fault->error_code);
 }

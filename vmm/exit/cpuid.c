@@ -299,7 +299,7 @@ static void hypervisor_leaf(unsigned guest_id, uint32_t leaf, uint32_t r[4])
 
 /* The static answer; returns the basic leaf actually answered (an out-of-range leaf is
  * answered as the highest basic leaf, as Intel CPUs do), or the leaf itself otherwise. */
-static uint32_t cpuid_lookup(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+static inline __attribute__((always_inline)) uint32_t cpuid_lookup(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
     if (leaf - CPUID_EXT_BASE <= max_ext - CPUID_EXT_BASE) {
         copy4(r, ext_table[leaf - CPUID_EXT_BASE]);

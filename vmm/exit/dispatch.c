@@ -1,14 +1,13 @@
 /* The exit dispatcher: one table indexed by basic exit reason; the table is the list of what
  * Tessera handles. Contract of every handler: see exit/handlers.h. RIP is advanced here, once,
  * after a handler returns EXIT_ADVANCE or EXIT_ADVANCE_YIELD. */
+#include "exit/dispatch.h"
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_strings.h"
 
-typedef enum exit_result (*exit_handler_fn)(struct guest *g);
-
-static const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
+const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
     [EXIT_REASON_EXCEPTION_NMI] = exit_handle_exception_nmi,
     [EXIT_REASON_EXTERNAL_INTERRUPT] = exit_handle_external_interrupt,
     [EXIT_REASON_TRIPLE_FAULT] = exit_handle_triple_fault,
@@ -43,14 +42,7 @@ static const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
     [EXIT_REASON_XSETBV] = exit_handle_xsetbv,
 };
 
-/* Exits that can interrupt the delivery of an event to the guest; that event must be
- * delivered again on the next entry (SDM 27.2.4). Instruction exits never do. */
-#define VECTORING_EXITS ((1ull << EXIT_REASON_EXCEPTION_NMI) | (1ull << EXIT_REASON_EXTERNAL_INTERRUPT) | \
-                         (1ull << EXIT_REASON_TASK_SWITCH) | (1ull << EXIT_REASON_EPT_VIOLATION) |        \
-                         (1ull << EXIT_REASON_EPT_MISCONFIG) | (1ull << EXIT_REASON_APIC_ACCESS) |        \
-                         (1ull << EXIT_REASON_PREEMPTION_TIMER))
-
-static void redeliver_interrupted_event(void)
+void exit_redeliver_interrupted_event(void)
 {
     uint32_t info = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
     if (!(info & INTR_INFO_VALID) || (vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
@@ -61,22 +53,17 @@ static void redeliver_interrupted_event(void)
     vmcs_write(VMCS_ENTRY_INSTR_LEN, vmcs_read(VMCS_EXIT_INSTR_LEN));
 }
 
-enum exit_result exit_dispatch(struct guest *g, uint32_t exit_reason)
+enum exit_result exit_unhandled(struct guest *g, uint32_t exit_reason)
 {
     uint32_t basic = exit_reason & 0xFFFF;
-    g->exits_total++;
-    if (basic >= EXIT_REASON_COUNT || !exit_handlers[basic]) {
-        if (basic < EXIT_REASON_COUNT)
-            g->exit_counts[basic]++;
-        guest_dump_state(g, exit_reason);
-        return guest_stop(g, "unhandled VM exit: reason %u (%s), qualification %#llx", basic,
-                          exit_reason_name(basic), (unsigned long long)vmcs_read(VMCS_EXIT_QUALIFICATION));
-    }
-    g->exit_counts[basic]++;
-    enum exit_result r = exit_handlers[basic](g);
-    if (r == EXIT_ADVANCE || r == EXIT_ADVANCE_YIELD)
-        vcpu_advance_rip(&g->vcpu);
-    else if (r != EXIT_STOP && basic < 64 && ((VECTORING_EXITS >> basic) & 1))
-        redeliver_interrupted_event();
-    return r;
+    if (basic < EXIT_REASON_COUNT)
+        g->exit_counts[basic]++;
+    guest_dump_state(g, exit_reason);
+    return guest_stop(g, "unhandled VM exit: reason %u (%s), qualification %#llx", basic, exit_reason_name(basic),
+                      (unsigned long long)vmcs_read(VMCS_EXIT_QUALIFICATION));
+}
+
+enum exit_result exit_dispatch(struct guest *g, uint32_t exit_reason)
+{
+    return exit_dispatch_inline(g, exit_reason);
 }

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bootinfo.h"
-#include "vmx/vmcs_fields.h"
+#include "vmx/vmcs.h"
 #include "dev/uart16550.h"
 
 /* General-purpose registers by their x86 encoding number. gpr[REG_RSP] is not used while the
@@ -21,7 +21,8 @@ enum gpr_index {
 
 struct vcpu {
     uint64_t gpr[16];           /* saved and restored by vmx_enter(); keep first (asm offsets) */
-    uint64_t cr2;               /* not in the VMCS: swapped by vmx_enter() */
+    uint64_t cr2;               /* not in the VMCS: kept in the CPU while the guest is loaded */
+    bool cr2_pending;           /* an emulated #PF set cr2: load it before the next entry */
     bool launched;              /* VMLAUNCH done; next entry is VMRESUME */
     uint64_t vmcs_pa;
     void *vmcs;
@@ -126,15 +127,33 @@ enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_
 #define VEC_PF 14
 #define VEC_MC 18
 
-/* RIP += exit instruction length, dropping STI/MOV-SS blocking as a real CPU would. */
-void vcpu_advance_rip(struct vcpu *v);
-/* The same with a length the caller decoded itself (EPT-violation exits report none). */
-void vcpu_advance_rip_by(struct vcpu *v, uint64_t length);
-
 /* The guest's current CPL and execution mode, read from the VMCS. */
 unsigned vcpu_cpl(void);
 enum cpu_mode { MODE_REAL, MODE_PROT16, MODE_PROT32, MODE_LONG64, MODE_COMPAT16, MODE_COMPAT32 };
 enum cpu_mode vcpu_mode(void);
+
+/* RIP += length, dropping STI/MOV-SS blocking and raising a pending single-step #DB as a real
+ * CPU would after the instruction. Inline: it runs on almost every exit. */
+static inline void vcpu_advance_rip_by(struct vcpu *v, uint64_t length)
+{
+    (void)v;
+    uint64_t rip = vmcs_read(VMCS_GUEST_RIP) + length;
+    /* Outside 64-bit mode EIP wraps at 4 GiB; only a RIP past it needs the (costly) mode. */
+    if ((rip >> 32) && vcpu_mode() != MODE_LONG64)
+        rip &= 0xffffffffull;
+    vmcs_write(VMCS_GUEST_RIP, rip);
+    uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    if (vmcs_read(VMCS_GUEST_RFLAGS) & (1u << 8)) /* TF */
+        vmcs_write(VMCS_GUEST_PENDING_DBG, vmcs_read(VMCS_GUEST_PENDING_DBG) | (1u << 14));
+}
+
+/* The same with the exit's own instruction length (instruction exits report it). */
+static inline void vcpu_advance_rip(struct vcpu *v)
+{
+    vcpu_advance_rip_by(v, vmcs_read(VMCS_EXIT_INSTR_LEN));
+}
 
 /* End a guest. guest_end: it asked to (exit code or power-off). guest_stop: Tessera stopped it,
  * reason printed with the guest's name. Both return EXIT_STOP. */

@@ -33,26 +33,6 @@ enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_
     return EXIT_CONTINUE;
 }
 
-void vcpu_advance_rip(struct vcpu *v)
-{
-    vcpu_advance_rip_by(v, vmcs_read(VMCS_EXIT_INSTR_LEN));
-}
-
-void vcpu_advance_rip_by(struct vcpu *v, uint64_t length)
-{
-    (void)v;
-    uint64_t rip = vmcs_read(VMCS_GUEST_RIP) + length;
-    if (vcpu_mode() != MODE_LONG64)
-        rip &= 0xffffffffull;
-    vmcs_write(VMCS_GUEST_RIP, rip);
-    uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
-    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-        vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-    /* A single-stepping guest expects #DB after the emulated instruction, as after a real one. */
-    if (vmcs_read(VMCS_GUEST_RFLAGS) & (1u << 8))
-        vmcs_write(VMCS_GUEST_PENDING_DBG, vmcs_read(VMCS_GUEST_PENDING_DBG) | (1u << 14));
-}
-
 unsigned vcpu_cpl(void)
 {
     /* SS.DPL is the CPL (SDM 24.4.1), also in real mode and with unrestricted guest. */

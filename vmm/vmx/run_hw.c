@@ -1,6 +1,7 @@
 /* The run loop: picks a guest, loads its VMCS and the state the VMCS does not switch (extended
  * FPU/SIMD state, XCR0, SYSCALL MSRs), enters it until it yields, ends or uses up its slice. */
 #include "arch/cpu.h"
+#include "exit/dispatch.h"
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"
 #include "hw/portio.h"
@@ -23,6 +24,7 @@ static uint64_t hw_xcr0;
 static void save_unswitched_state(struct guest *g)
 {
     struct vcpu *v = &g->vcpu;
+    v->cr2 = read_cr2();
     if (vmx_host.has_xsave)
         xsave(v->xsave_area, hw_xcr0);
     else
@@ -39,6 +41,8 @@ static void save_unswitched_state(struct guest *g)
 static void load_unswitched_state(struct guest *g)
 {
     struct vcpu *v = &g->vcpu;
+    write_cr2(v->cr2);
+    v->cr2_pending = false;
     if (vmx_host.has_xsave) {
         if (hw_xcr0 != v->xcr0) {
             xsetbv(0, v->xcr0);
@@ -82,11 +86,11 @@ static void run_slice(struct guest *g)
     const unsigned shift = vmx_host.controls.preemption_timer_shift;
     uint64_t start = rdtsc();
     vmcs_write(VMCS_PREEMPTION_TIMER, vmx_host.slice_tsc >> shift);
+    if (vmx_host.has_xsave && hw_xcr0 != g->vcpu.xcr0) { /* XSETBV just before a yield */
+        xsetbv(0, g->vcpu.xcr0);
+        hw_xcr0 = g->vcpu.xcr0;
+    }
     for (;;) {
-        if (vmx_host.has_xsave && hw_xcr0 != g->vcpu.xcr0) { /* the guest ran XSETBV */
-            xsetbv(0, g->vcpu.xcr0);
-            hw_xcr0 = g->vcpu.xcr0;
-        }
         int vmfail = vmx_enter(&g->vcpu, g->vcpu.launched);
         if (vmfail) {
             entry_failed(g, vmfail, 0);
@@ -99,9 +103,17 @@ static void run_slice(struct guest *g)
             entry_failed(g, 0, reason);
             break;
         }
-        enum exit_result r = exit_dispatch(g, reason);
+        enum exit_result r = exit_dispatch_inline(g, reason);
         if (r == EXIT_STOP || r == EXIT_YIELD || r == EXIT_ADVANCE_YIELD)
             break;
+        if (r == EXIT_CONTINUE && g->vcpu.cr2_pending) { /* an emulated #PF is being delivered */
+            write_cr2(g->vcpu.cr2);
+            g->vcpu.cr2_pending = false;
+        }
+        if (reason == EXIT_REASON_XSETBV && hw_xcr0 != g->vcpu.xcr0) { /* only XSETBV changes it */
+            xsetbv(0, g->vcpu.xcr0);
+            hw_xcr0 = g->vcpu.xcr0;
+        }
         if (!timer_saved) {
             /* Without "save preemption timer" every entry reloads it: charge what was used. */
             uint64_t used = rdtsc() - start;
