@@ -12,7 +12,8 @@
 # check, if any) and SERIAL_OUT.bochs.screen (the text-mode screen as the term display drew it).
 # Environment: BOCHS_IPS (default 10000000: firmware delays are paced in emulated time, so a low
 # rate boots fastest), BOCHS_CLOCK (default "sync=none": deterministic TSC, ~1 tick per emulated
-# instruction), BOCHS_MEGS (default 1024), BUILD (default build).
+# instruction), BOCHS_MEGS (default 1024), BUILD (default build), BOCHS_KEEP_DISK (a path: the
+# disk as the run left it is copied there, for host-side checks and second boots).
 set -euo pipefail
 
 usage() { echo "usage: bochs_run.sh IMAGE SERIAL_OUT [TIMEOUT_S] [CPU_MODEL]" >&2; exit 2; }
@@ -116,6 +117,9 @@ while :; do
     kill -0 "$bochs_pid" 2>/dev/null || break   # still running: a trapped signal ended the wait
 done
 elapsed_ms=$(($(now_ms) - start_ms))
+if [[ -n ${BOCHS_KEEP_DISK:-} ]]; then
+    cp --sparse=always "$run_dir/disk.img" "$BOCHS_KEEP_DISK"
+fi
 printf 'bochs_run: %s ran %s s' "$(basename "$image")" "$(fmt_seconds "$elapsed_ms")" >&2
 
 if ((interrupted)); then

@@ -86,29 +86,12 @@ static void test_boot_controller(void **state)
     assert_true(disk_boot_location_known(&bi));
 }
 
-static void test_mmio_limit(void **state)
-{
-    (void)state;
-    static struct bootinfo bi;
-    memset(&bi, 0, sizeof(bi));
-    assert_int_equal(disk_mmio_limit(&bi), 4ull << 30);
-    bi.memmap_count = 2;
-    bi.memmap[0] = (struct bootinfo_memrange){ 0, 1ull << 30, BOOTINFO_MEM_USABLE, 0 };
-    bi.memmap[1] = (struct bootinfo_memrange){ 4ull << 30, (1ull << 30) + 4096, BOOTINFO_MEM_USABLE, 0 };
-    assert_int_equal(disk_mmio_limit(&bi), 6ull << 30);      /* rounded up to whole GiB */
-    bi.memmap[1] = (struct bootinfo_memrange){ UINT64_MAX - 10, 100, BOOTINFO_MEM_RESERVED, 0 };  /* wraps: ignored */
-    assert_int_equal(disk_mmio_limit(&bi), 4ull << 30);
-    bi.memmap[1] = (struct bootinfo_memrange){ 1ull << 40, 4096, BOOTINFO_MEM_RESERVED, 0 };
-    assert_int_equal(disk_mmio_limit(&bi), 512ull << 30);    /* cpu_setup maps at most 512 GiB */
-    bi.memmap_count = 100000;                                 /* count beyond the array is clamped */
-    assert_int_equal(disk_mmio_limit(&bi), 512ull << 30);
-}
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_storage_kinds), cmocka_unit_test(test_cf8_address), cmocka_unit_test(test_bar_decode),
-        cmocka_unit_test(test_boot_controller), cmocka_unit_test(test_mmio_limit),
+        cmocka_unit_test(test_boot_controller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

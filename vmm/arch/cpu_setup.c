@@ -86,24 +86,43 @@ static void load_descriptor_tables(void)
     lidt(&ip);
 }
 
-/* Identity map [0, limit): 2 MiB pages below 4 GiB (where RAM and MMIO with different MTRR types
- * sit close together), 1 GiB pages above when the CPU has them. */
-static bool build_identity_map(uint64_t limit)
+uint64_t identity_map_end;
+
+/* Identity map physical memory: 2 MiB pages below 4 GiB (where RAM and MMIO with different MTRR
+ * types sit close together); above, 1 GiB pages up to the CPU's physical address width, because
+ * firmware puts 64-bit BARs (NVMe, GPUs) high above RAM. Without 1 GiB pages, 2 MiB pages up to
+ * the highest memory-map address (at least 4 GiB, at most 512 GiB). */
+static bool build_identity_map(uint64_t phys_limit)
 {
     uint32_t r[4];
     cpuid(0x80000001, 0, r);
     bool gb_pages = r[3] & (1u << 26);
+    cpuid(0x80000000, 0, r);
+    unsigned phys_bits = 36;
+    if (r[0] >= 0x80000008) {
+        cpuid(0x80000008, 0, r);
+        phys_bits = r[0] & 0xFF;
+    }
+    if (phys_bits > 46)
+        phys_bits = 46; /* 64 TiB: 128 page-directory-pointer tables, 512 KiB */
+    uint64_t limit = gb_pages ? 1ull << phys_bits : phys_limit;
     if (limit < (4ull << 30))
         limit = 4ull << 30;
-    if (limit > (512ull << 30))
-        limit = 512ull << 30; /* one PDPT; more than any machine Tessera targets exposes */
-    uint64_t *pml4 = page_alloc(1), *pdpt = page_alloc(1);
-    if (!pml4 || !pdpt)
+    if (!gb_pages && limit > (512ull << 30))
+        limit = 512ull << 30;
+    uint64_t gigabytes = (limit + (1ull << 30) - 1) >> 30;
+
+    uint64_t *pml4 = page_alloc(1), *pdpt = NULL;
+    if (!pml4)
         return false;
-    pml4[0] = (uint64_t)pdpt | 3;
-    for (uint64_t gb = 0; gb < (limit + (1ull << 30) - 1) >> 30; gb++) {
+    for (uint64_t gb = 0; gb < gigabytes; gb++) {
+        if (gb % 512 == 0) {
+            if (!(pdpt = page_alloc(1)))
+                return false;
+            pml4[gb / 512] = (uint64_t)pdpt | 3;
+        }
         if (gb >= 4 && gb_pages) {
-            pdpt[gb] = (gb << 30) | 0x83;
+            pdpt[gb % 512] = (gb << 30) | 0x83;
             continue;
         }
         uint64_t *pd = page_alloc(1);
@@ -111,9 +130,10 @@ static bool build_identity_map(uint64_t limit)
             return false;
         for (uint64_t i = 0; i < 512; i++)
             pd[i] = (gb << 30) | (i << 21) | 0x83;
-        pdpt[gb] = (uint64_t)pd | 3;
+        pdpt[gb % 512] = (uint64_t)pd | 3;
     }
     write_cr3((uint64_t)pml4);
+    identity_map_end = gigabytes << 30;
     return true;
 }
 

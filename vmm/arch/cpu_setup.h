@@ -12,4 +12,7 @@
 /* phys_limit: highest physical address the memory map mentions. Uses page_alloc for tables. */
 bool cpu_setup(uint64_t phys_limit);
 
+/* End of the identity map cpu_setup built: device registers must lie below it. */
+extern uint64_t identity_map_end;
+
 #endif

@@ -16,19 +16,3 @@ int disk_find_boot_controller(const struct bootinfo *bi, const struct pci_storag
             return (int)i;
     return -1;
 }
-
-uint64_t disk_mmio_limit(const struct bootinfo *bi)
-{
-    uint64_t top = 0;
-    for (uint32_t i = 0; i < bi->memmap_count && i < BOOTINFO_MAX_MEMMAP; i++) {
-        const struct bootinfo_memrange *r = &bi->memmap[i];
-        if (r->size && r->base <= UINT64_MAX - r->size && r->base + r->size > top)
-            top = r->base + r->size;
-    }
-    /* cpu_setup maps whole GiBs from 0, at least 4 GiB and at most 512 GiB. */
-    if (top < (4ull << 30))
-        top = 4ull << 30;
-    if (top > (512ull << 30))
-        top = 512ull << 30;
-    return (top + (1ull << 30) - 1) & ~((1ull << 30) - 1);
-}

@@ -14,9 +14,6 @@
 bool disk_boot_location_known(const struct bootinfo *bi);
 /* Pure: index in list[0..n) of the controller at the loader's location, or -1. */
 int disk_find_boot_controller(const struct bootinfo *bi, const struct pci_storage *list, unsigned n);
-/* Pure: the end of the hypervisor's identity map as vmm/arch/cpu_setup.c builds it (the highest
- * memory-map address, at least 4 GiB, at most 512 GiB); MMIO BARs must lie below it. */
-uint64_t disk_mmio_limit(const struct bootinfo *bi);
 
 /* Hardware: scan, pick, open, and log "tessera: disk: <kind> at PCI bb:dd.f, ...". If the
  * loader named a location, only that controller is used: falling back to another disk would hand

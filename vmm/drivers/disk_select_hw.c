@@ -1,4 +1,5 @@
 /* Opening the boot disk: PCI scan, the loader's hint, the driver for the controller's kind. */
+#include "arch/cpu_setup.h"
 #include "drivers/disk_select.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -23,7 +24,7 @@ int disk_select_open(const struct bootinfo *bi, struct disk_opened *out, struct 
     unsigned n = pci_find_storage(list, MAX_CONTROLLERS);
     if (n > MAX_CONTROLLERS)
         n = MAX_CONTROLLERS;
-    uint64_t limit = disk_mmio_limit(bi);
+    uint64_t limit = identity_map_end;
     char reason[128] = "no storage controller found";
     memset(out, 0, sizeof(*out));
 
