@@ -23,7 +23,7 @@ logs=$build_dir/test-logs
 fuzz_seconds=${FUZZ_SMOKE_SECONDS:-15}
 unit_timeout=${UNIT_TIMEOUT:-300}
 scenario_timeout=${SCENARIO_TIMEOUT:-600}
-read -r -a scenarios <<<"${SCENARIOS:-default faults}"   # scripts/scripts.mk exports the list
+read -r -a scenarios <<<"${SCENARIOS:-default faults minidisks persist}"   # scripts/scripts.mk exports the list
 
 parts=("$@")
 ((${#parts[@]})) || parts=(unit fuzz integration)
@@ -143,7 +143,7 @@ count_checks() {   # count_checks OUTPUT_FILE SCRIPT_STATUS
 }
 
 run_integration() {
-    begin_part "integration (QEMU TCG refusal; Bochs scenarios: ${scenarios[*]})"
+    begin_part "integration (QEMU TCG: refusal, disk self-check on AHCI/NVMe/IDE; Bochs scenarios: ${scenarios[*]})"
     mkdir -p "$logs"
     local out_dir status s
     out_dir=$(mktemp -d "${TMPDIR:-/tmp}/tessera-run-all.XXXXXX")
@@ -151,6 +151,10 @@ run_integration() {
     tests/integration/qemu_tcg_refusal.sh "$build_dir/tessera.img" >"$out_dir/qemu" 2>&1 || status=$?
     cat "$out_dir/qemu"
     count_checks "$out_dir/qemu" $status
+    status=0
+    tests/integration/qemu_diskcheck.sh >"$out_dir/diskcheck" 2>&1 || status=$?
+    cat "$out_dir/diskcheck"
+    count_checks "$out_dir/diskcheck" $status
 
     # Bochs is single-threaded: the scenarios run side by side, their reports shown in order.
     local pids=()
