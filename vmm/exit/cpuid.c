@@ -332,7 +332,26 @@ void cpuid_guest_view(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32
 #define CR4_OSXSAVE (1ull << 18)
 #define CR4_PKE     (1ull << 22)
 
+/* Out of line: its register pressure would otherwise cost the fast path a prologue. */
+static __attribute__((noinline)) enum exit_result cpuid_answer_general(struct guest *g);
+
 enum exit_result exit_handle_cpuid(struct guest *g)
+{
+    /* Fast path: a basic leaf without subleaves whose answer does not depend on the guest's
+     * state (leaf 1 reflects CR4.OSXSAVE) is a plain table copy. */
+    uint32_t leaf = (uint32_t)g->vcpu.gpr[REG_RAX];
+    if (leaf <= max_basic && leaf != 1 && sub_count[leaf] == 0) {
+        const uint32_t *r = basic_table[leaf];
+        g->vcpu.gpr[REG_RAX] = r[EAX];
+        g->vcpu.gpr[REG_RBX] = r[EBX];
+        g->vcpu.gpr[REG_RCX] = r[ECX];
+        g->vcpu.gpr[REG_RDX] = r[EDX];
+        return EXIT_ADVANCE;
+    }
+    return cpuid_answer_general(g);
+}
+
+static enum exit_result cpuid_answer_general(struct guest *g)
 {
     uint32_t r[4];
     uint32_t subleaf = (uint32_t)g->vcpu.gpr[REG_RCX];
