@@ -16,14 +16,14 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 
 # Source conventions that keep pure logic testable on the host:
 #   - everything under vmm/ compiles freestanding into the hypervisor;
-#   - files under vmm/arch/, files named *_hw.c, vmm/main.c and vmm/lib/string.c touch hardware
+#   - files under vmm/arch/, files named *_hw.c, vmm/main.c and vmm/lib/{string,mem_copy_fill}.c touch hardware
 #     or replace libc; all other vmm/ files are pure and also build for host tests;
 #   - in boot/, files named efi_*.c and cpu_checks.c use firmware services or the CPU; the rest
 #     (configuration parser, ELF relocation, memory-map folding) are pure and host-tested too.
 VMM_SRCS      := $(sort $(shell find vmm -name '*.c'))
 VMM_ASM       := $(sort $(shell find vmm -name '*.S'))
 BOOT_PURE     := $(filter-out boot/efi_% boot/cpu_checks.c,$(sort $(wildcard boot/*.c)))
-HOST_SRCS     := $(filter-out vmm/arch/% %_hw.c vmm/main.c vmm/lib/string.c,$(VMM_SRCS)) $(BOOT_PURE)
+HOST_SRCS     := $(filter-out vmm/arch/% %_hw.c vmm/main.c vmm/lib/string.c vmm/lib/mem_copy_fill.c,$(VMM_SRCS)) $(BOOT_PURE)
 
 include vmm/vmm.mk
 include boot/boot.mk

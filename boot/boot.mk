@@ -12,8 +12,8 @@ EFI_CFLAGS  := -std=gnu11 -O2 -g $(WARN) -fpic -fshort-wchar -mno-red-zone -ffre
 EFI_LDFLAGS := -shared -Bsymbolic -nostdlib -znocombreloc -T $(GNUEFI_LIB)/elf_x86_64_efi.lds
 
 BOOT_SRCS   := boot/efi_main.c boot/efi_console.c boot/efi_file.c boot/efi_memory.c boot/memmap_fold.c \
-               boot/efi_diskloc.c boot/efi_acpi.c boot/cpu_checks.c boot/vmm_image.c boot/efi_libc.c \
-               boot/config.c vmm/vmx/caps.c vmm/lib/format.c
+               boot/efi_diskloc.c boot/efi_acpi.c boot/cpu_checks.c boot/vmm_image.c \
+               boot/config.c vmm/vmx/caps.c vmm/lib/format.c vmm/lib/string.c
 BOOT_OBJS   := $(patsubst %,$(BUILD)/efi/%.o,$(BOOT_SRCS))
 
 $(BUILD)/efi/%.c.o: %.c

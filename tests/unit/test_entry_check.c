@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "skylake_caps.h"
 #include "soft_vmcs.h"
 #include "vmx/caps.h"
 #include "vmx/entry_check.h"
@@ -20,22 +21,7 @@ static struct vmx_controls controls;
 
 static void setup_caps(void)
 {
-    memset(&caps, 0, sizeof(caps));
-    caps.basic = 0x00D8100000000004ull;
-    caps.pin = caps.true_pin = 0x0000007f00000016ull;
-    caps.proc = 0xfff9fffe0401e172ull;
-    caps.true_proc = 0xfff9fffe04006172ull;
-    caps.proc2 = 0x00177fff00000000ull;
-    caps.exit = 0x01ffffff00036dffull;
-    caps.true_exit = 0x01ffffff00036dfbull;
-    caps.entry = 0x0003ffff000011ffull;
-    caps.true_entry = 0x0003ffff000011fbull;
-    caps.misc = 0x00000000000401e5ull;
-    caps.ept_vpid = 0x00000f0106734141ull;
-    caps.cr0_fixed0 = 0x80000021ull;
-    caps.cr0_fixed1 = 0xffffffffull;
-    caps.cr4_fixed0 = 0x2000ull;
-    caps.cr4_fixed1 = 0x003727ffull;
+    skylake_caps(&caps);
     char why[200];
     assert_true(vmx_controls_compute(&caps, &controls, why, sizeof(why)));
 }

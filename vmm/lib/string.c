@@ -1,14 +1,7 @@
-/* The libc memory/string functions the compiler and the hypervisor need (freestanding only;
- * host tests use the C library's). */
-#include <stdint.h>
+/* The libc memory/string functions the hypervisor and the loader need (freestanding only; host
+ * tests use the C library's). memcpy/memset live in mem_copy_fill.c: gnu-efi's libefi already
+ * provides those two to the loader. */
 #include "lib/mem.h"
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-    void *ret = dst;
-    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-    return ret;
-}
 
 void *memmove(void *dst, const void *src, size_t n)
 {
@@ -21,13 +14,6 @@ void *memmove(void *dst, const void *src, size_t n)
     while (n--)
         d[n] = s[n];
     return dst;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-    void *ret = dst;
-    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
-    return ret;
 }
 
 int memcmp(const void *a, const void *b, size_t n)
