@@ -12,7 +12,7 @@
 #define SEQ_BYTES     (32ull << 20)
 #define RANDOM_OPS    512
 
-static uint64_t tsc_now(void) { return hw_rdtsc(); }
+static uint64_t tsc_now(void) { return rdtsc(); }
 
 static const void *identity(uint64_t phys, uint64_t len)
 {
@@ -46,7 +46,7 @@ void diskcheck_run(const struct bootinfo *bi)
         .ticks_per_ms = khz,
         .buf = page_alloc(SCRATCH_PAGES),
         .buf_size = SCRATCH_PAGES * 4096ull,
-        .seed = hw_rdtsc(),
+        .seed = rdtsc(),
         .seq_bytes = SEQ_BYTES,
         .random_ops = RANDOM_OPS,
     };

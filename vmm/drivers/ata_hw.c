@@ -36,7 +36,7 @@ struct ata_disk {
 static struct ata_disk disk;
 static char disk_name[16];
 
-static uint8_t alt_status(const struct ata_disk *a) { return hw_inb(a->ctl); }
+static uint8_t alt_status(const struct ata_disk *a) { return inb(a->ctl); }
 
 /* The status register is valid 400 ns after a command or device selection. */
 static void settle(const struct ata_disk *a)
@@ -73,9 +73,9 @@ static bool wait_drq(const struct ata_disk *a, uint32_t ms)
 static void channel_reset(struct ata_disk *a)
 {
     uint8_t st;
-    hw_outb(a->ctl, CTL_SRST | CTL_NIEN);
+    outb(a->ctl, CTL_SRST | CTL_NIEN);
     drv_delay_us(10);
-    hw_outb(a->ctl, CTL_NIEN);
+    outb(a->ctl, CTL_NIEN);
     drv_delay_us(2000);
     if (!wait_not_busy(a, TIMEOUT_RESET_MS, &st)) {
         log_printf("tessera: disk %s: channel stays busy after reset; disk disabled\n", a->dev.name);
@@ -89,24 +89,24 @@ static bool issue(struct ata_disk *a, const struct ata_taskfile *tf)
     if (!wait_not_busy(a, TIMEOUT_CMD_MS, &st))
         return false;
     uint8_t dev = (uint8_t)(0xA0 | tf->device | (a->drive << 4));
-    hw_outb((uint16_t)(a->cmd + REG_DEVICE), dev);
+    outb((uint16_t)(a->cmd + REG_DEVICE), dev);
     settle(a);
     if (!wait_not_busy(a, TIMEOUT_CMD_MS, &st) || (st & ATA_SR_DRQ))
         return false;
     if (tf->lba48) {
         /* High-order bytes first: each register is a two-deep FIFO. */
-        hw_outb((uint16_t)(a->cmd + REG_FEATURES), (uint8_t)(tf->features >> 8));
-        hw_outb((uint16_t)(a->cmd + REG_COUNT), (uint8_t)(tf->count >> 8));
-        hw_outb((uint16_t)(a->cmd + REG_LBA0), (uint8_t)(tf->lba >> 24));
-        hw_outb((uint16_t)(a->cmd + REG_LBA1), (uint8_t)(tf->lba >> 32));
-        hw_outb((uint16_t)(a->cmd + REG_LBA2), (uint8_t)(tf->lba >> 40));
+        outb((uint16_t)(a->cmd + REG_FEATURES), (uint8_t)(tf->features >> 8));
+        outb((uint16_t)(a->cmd + REG_COUNT), (uint8_t)(tf->count >> 8));
+        outb((uint16_t)(a->cmd + REG_LBA0), (uint8_t)(tf->lba >> 24));
+        outb((uint16_t)(a->cmd + REG_LBA1), (uint8_t)(tf->lba >> 32));
+        outb((uint16_t)(a->cmd + REG_LBA2), (uint8_t)(tf->lba >> 40));
     }
-    hw_outb((uint16_t)(a->cmd + REG_FEATURES), (uint8_t)tf->features);
-    hw_outb((uint16_t)(a->cmd + REG_COUNT), (uint8_t)tf->count);
-    hw_outb((uint16_t)(a->cmd + REG_LBA0), (uint8_t)tf->lba);
-    hw_outb((uint16_t)(a->cmd + REG_LBA1), (uint8_t)(tf->lba >> 8));
-    hw_outb((uint16_t)(a->cmd + REG_LBA2), (uint8_t)(tf->lba >> 16));
-    hw_outb((uint16_t)(a->cmd + REG_COMMAND), tf->command);
+    outb((uint16_t)(a->cmd + REG_FEATURES), (uint8_t)tf->features);
+    outb((uint16_t)(a->cmd + REG_COUNT), (uint8_t)tf->count);
+    outb((uint16_t)(a->cmd + REG_LBA0), (uint8_t)tf->lba);
+    outb((uint16_t)(a->cmd + REG_LBA1), (uint8_t)(tf->lba >> 8));
+    outb((uint16_t)(a->cmd + REG_LBA2), (uint8_t)(tf->lba >> 16));
+    outb((uint16_t)(a->cmd + REG_COMMAND), tf->command);
     settle(a);
     return true;
 }
@@ -174,10 +174,10 @@ static bool identify(struct ata_disk *a, char *why, size_t why_len)
 {
     static uint16_t words[256];
     uint8_t st;
-    hw_outb(a->ctl, CTL_NIEN);
-    hw_outb((uint16_t)(a->cmd + REG_DEVICE), (uint8_t)(0xA0 | (a->drive << 4)));
+    outb(a->ctl, CTL_NIEN);
+    outb((uint16_t)(a->cmd + REG_DEVICE), (uint8_t)(0xA0 | (a->drive << 4)));
     settle(a);
-    st = hw_inb((uint16_t)(a->cmd + REG_STATUS));
+    st = inb((uint16_t)(a->cmd + REG_STATUS));
     if (st == 0xFF || st == 0x7F) {
         fmt_snprintf(why, why_len, "no device (floating bus)");
         return false;
@@ -188,13 +188,13 @@ static bool identify(struct ata_disk *a, char *why, size_t why_len)
     }
     struct ata_taskfile tf;
     ata_build_identify(&tf);
-    hw_outb((uint16_t)(a->cmd + REG_COUNT), 0);
-    hw_outb((uint16_t)(a->cmd + REG_LBA0), 0);
-    hw_outb((uint16_t)(a->cmd + REG_LBA1), 0);
-    hw_outb((uint16_t)(a->cmd + REG_LBA2), 0);
-    hw_outb((uint16_t)(a->cmd + REG_COMMAND), tf.command);
+    outb((uint16_t)(a->cmd + REG_COUNT), 0);
+    outb((uint16_t)(a->cmd + REG_LBA0), 0);
+    outb((uint16_t)(a->cmd + REG_LBA1), 0);
+    outb((uint16_t)(a->cmd + REG_LBA2), 0);
+    outb((uint16_t)(a->cmd + REG_COMMAND), tf.command);
     settle(a);
-    if (hw_inb((uint16_t)(a->cmd + REG_STATUS)) == 0) {
+    if (inb((uint16_t)(a->cmd + REG_STATUS)) == 0) {
         fmt_snprintf(why, why_len, "no device");
         return false;
     }
@@ -204,7 +204,7 @@ static bool identify(struct ata_disk *a, char *why, size_t why_len)
         return false;
     }
     /* ATAPI and SATA-bridge packet devices abort IDENTIFY and leave a signature in LBA1/LBA2. */
-    uint8_t sig1 = hw_inb((uint16_t)(a->cmd + REG_LBA1)), sig2 = hw_inb((uint16_t)(a->cmd + REG_LBA2));
+    uint8_t sig1 = inb((uint16_t)(a->cmd + REG_LBA1)), sig2 = inb((uint16_t)(a->cmd + REG_LBA2));
     if (sig1 || sig2 || (st & (ATA_SR_ERR | ATA_SR_DF)) || !(st & ATA_SR_DRQ)) {
         fmt_snprintf(why, why_len, "not an ATA disk (status %#x, signature %02x%02x)", st, sig2, sig1);
         return false;

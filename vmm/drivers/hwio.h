@@ -1,32 +1,11 @@
-/* Port I/O, MMIO and TSC access for the disk drivers. Include only from *_hw.c files: these are
- * the instructions that make a file hardware code. Names carry an hw_ prefix so they never clash
- * with hw/portio.h. */
+/* What the disk drivers need beyond hw/portio.h: string port I/O, MMIO of fixed width, DMA
+ * barriers. Include only from *_hw.c files: these are the instructions that make a file hardware
+ * code. */
 #ifndef TESSERA_DRIVERS_HWIO_H
 #define TESSERA_DRIVERS_HWIO_H
 
 #include <stdint.h>
-
-static inline uint8_t hw_inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline uint16_t hw_inw(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline uint32_t hw_inl(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline void hw_outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
-static inline void hw_outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
-static inline void hw_outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+#include "hw/portio.h"
 
 /* 16-bit string I/O for the ATA data port; the buffer may have any alignment. */
 static inline void hw_insw(uint16_t port, void *buf, uint32_t words)
@@ -58,12 +37,6 @@ static inline void mmio_write64(uint64_t addr, uint64_t v)
  * completion read before the data reads. x86 keeps stores ordered; the compiler must too. */
 static inline void dma_barrier(void) { __asm__ volatile("mfence" ::: "memory"); }
 
-static inline uint64_t hw_rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
 #endif

@@ -7,14 +7,14 @@
 
 uint32_t pci_read32(struct pci_location loc, uint8_t reg)
 {
-    hw_outl(PCI_ADDR_PORT, pci_cf8_address(loc, reg));
-    return hw_inl(PCI_DATA_PORT);
+    outl(PCI_ADDR_PORT, pci_cf8_address(loc, reg));
+    return inl(PCI_DATA_PORT);
 }
 
 void pci_write16(struct pci_location loc, uint8_t reg, uint16_t v)
 {
-    hw_outl(PCI_ADDR_PORT, pci_cf8_address(loc, reg));
-    hw_outw((uint16_t)(PCI_DATA_PORT + (reg & 2)), v);
+    outl(PCI_ADDR_PORT, pci_cf8_address(loc, reg));
+    outw((uint16_t)(PCI_DATA_PORT + (reg & 2)), v);
 }
 
 static void consider(struct pci_location loc, struct pci_storage *out, unsigned max, unsigned *found)

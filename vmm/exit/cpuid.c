@@ -329,6 +329,17 @@ void cpuid_guest_view(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32
     cpuid_lookup(guest_id, leaf, subleaf, out);
 }
 
+unsigned cpuid_guest_maxphyaddr(unsigned guest_id)
+{
+    uint32_t r[4];
+    cpuid_guest_view(guest_id, 0x80000000u, 0, r);
+    if (r[0] < 0x80000008u)
+        return 36;
+    cpuid_guest_view(guest_id, 0x80000008u, 0, r);
+    unsigned bits = r[0] & 0xFF;
+    return (bits >= 32 && bits <= 52) ? bits : 36;
+}
+
 #define CR4_OSXSAVE (1ull << 18)
 #define CR4_PKE     (1ull << 22)
 

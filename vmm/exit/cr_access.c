@@ -102,17 +102,6 @@ static enum exit_result inject_gp(struct guest *g)
     return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
 }
 
-static unsigned guest_maxphyaddr(struct guest *g)
-{
-    uint32_t r[4];
-    cpuid_guest_view(g->id, 0x80000000u, 0, r);
-    if (r[0] < 0x80000008u)
-        return 36;
-    cpuid_guest_view(g->id, 0x80000008u, 0, r);
-    unsigned bits = r[0] & 0xFF;
-    return (bits >= 32 && bits <= 52) ? bits : 36;
-}
-
 /* PAE paging without long mode: under EPT the CPU takes the four PDPTEs from the VMCS, so
  * whenever a real CPU would (re)load them from CR3, so do we. Invalid entries -> #GP. */
 static int pae_pdptes_load(struct guest *g, uint64_t cr3, uint64_t pdpte[4])
@@ -121,7 +110,7 @@ static int pae_pdptes_load(struct guest *g, uint64_t cr3, uint64_t pdpte[4])
     if (!src)
         return -1;
     memcpy(pdpte, src, 32);
-    uint64_t reserved = (~0ull << guest_maxphyaddr(g)) | 0x1E6ull; /* bits 2:1, 8:5, 63:MAXPHYADDR */
+    uint64_t reserved = (~0ull << cpuid_guest_maxphyaddr(g->id)) | 0x1E6ull; /* bits 2:1, 8:5, 63:MAXPHYADDR */
     for (int i = 0; i < 4; i++)
         if ((pdpte[i] & 1) && (pdpte[i] & reserved))
             return -1;
@@ -257,7 +246,7 @@ static enum exit_result write_cr3(struct guest *g, uint64_t value)
     if (efer & EFER_LMA) {
         if (guest_cr4() & CR4_PCIDE)
             value &= ~(1ull << 63);        /* "don't flush" hint, never stored */
-        if (value >> guest_maxphyaddr(g))
+        if (value >> cpuid_guest_maxphyaddr(g->id))
             return inject_gp(g);
     } else {
         uint64_t pdpte[4];

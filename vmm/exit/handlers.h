@@ -13,6 +13,9 @@
 void cpuid_policy_init(uint64_t tsc_khz);
 /* Filtered answer for (leaf, subleaf) as a guest with index guest_id sees it. */
 void cpuid_guest_view(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* The guest's physical-address width as its CPUID reports it (36 when not reported): the
+ * reserved-bit checks of CR3, PAT, MTRR and APIC-base values use it. */
+unsigned cpuid_guest_maxphyaddr(unsigned guest_id);
 
 /* Initial values of the emulated MSRs (APIC base, MTRRs, ...) for a fresh vcpu. */
 void msr_vcpu_init(struct vcpu *v);

@@ -96,17 +96,6 @@ static uint64_t host_rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-static unsigned guest_maxphyaddr(struct guest *g)
-{
-    uint32_t r[4];
-    cpuid_guest_view(g->id, 0x80000000u, 0, r);
-    if (r[0] < 0x80000008u)
-        return 36;
-    cpuid_guest_view(g->id, 0x80000008u, 0, r);
-    unsigned bits = r[0] & 0xFF;
-    return (bits >= 32 && bits <= 52) ? bits : 36;
-}
-
 static uint32_t guest_ext_features_edx(struct guest *g)
 {
     uint32_t r[4];
@@ -168,7 +157,7 @@ static int efer_write(struct guest *g, uint64_t value)
 static int apic_base_write(struct guest *g, uint64_t value)
 {
     /* x2APIC enable (bit 10) is reserved here: CPUID hides x2APIC. */
-    uint64_t valid = (~0ull >> (64 - guest_maxphyaddr(g)) & ~0xFFFull) | APIC_BASE_ENABLE | APIC_BASE_BSP;
+    uint64_t valid = (~0ull >> (64 - cpuid_guest_maxphyaddr(g->id)) & ~0xFFFull) | APIC_BASE_ENABLE | APIC_BASE_BSP;
     if (value & ~valid)
         return -1;
     /* BSP is a fact about the CPU, not a setting. */
@@ -178,7 +167,7 @@ static int apic_base_write(struct guest *g, uint64_t value)
 
 static int mtrr_var_write(struct guest *g, uint32_t msr, uint64_t value)
 {
-    uint64_t addr_bits = ~0ull >> (64 - guest_maxphyaddr(g)) & ~0xFFFull;
+    uint64_t addr_bits = ~0ull >> (64 - cpuid_guest_maxphyaddr(g->id)) & ~0xFFFull;
     unsigned index = msr - MSR_MTRR_PHYS_FIRST;
     if (index % 2 == 0) {   /* PHYSBASE: type in 7:0 */
         if ((value & ~(addr_bits | 0xFF)) || !mtrr_type_valid(value & 0xFF))
