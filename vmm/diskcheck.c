@@ -2,6 +2,7 @@
  * in diskcheck_hw.c, and host tests run this file against a RAM disk. */
 #include <stdarg.h>
 #include "diskcheck.h"
+#include "disk/bench_random.h"
 #include "disk/gpt.h"
 #include "disk/minidisk.h"
 #include "lib/log.h"
@@ -41,17 +42,9 @@ static bool report(struct ctx *c, bool ok, const char *fmt, ...)
     return ok;
 }
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
 static uint64_t next_random(struct ctx *c)
 {
-    c->rng = mix(c->rng);
+    c->rng = splitmix64(c->rng);
     return c->rng;
 }
 
@@ -60,7 +53,7 @@ static void fill(uint8_t *buf, uint64_t lba, uint64_t count, uint64_t seed)
 {
     for (uint64_t s = 0; s < count; s++)
         for (unsigned w = 0; w < SECTOR / 8; w++) {
-            uint64_t v = mix(seed ^ ((lba + s) << 9) ^ w);
+            uint64_t v = splitmix64(seed ^ ((lba + s) << 9) ^ w);
             memcpy(buf + s * SECTOR + w * 8, &v, 8);
         }
 }
@@ -69,7 +62,7 @@ static bool matches(const uint8_t *buf, uint64_t lba, uint64_t count, uint64_t s
 {
     for (uint64_t s = 0; s < count; s++)
         for (unsigned w = 0; w < SECTOR / 8; w++) {
-            uint64_t v = mix(seed ^ ((lba + s) << 9) ^ w), got;
+            uint64_t v = splitmix64(seed ^ ((lba + s) << 9) ^ w), got;
             memcpy(&got, buf + s * SECTOR + w * 8, 8);
             if (got != v)
                 return false;
@@ -210,8 +203,12 @@ int diskcheck_measure(struct blkdev *d, uint64_t first, uint64_t sectors, const 
     if (d->sector_size == 0 || sectors == 0 || env->buf_size < RANDOM_BYTES)
         return BLKDEV_EINVAL;
     uint64_t ss = d->sector_size;
-    uint64_t request = SEQ_REQUEST < env->buf_size ? SEQ_REQUEST : env->buf_size;
+    uint64_t request = env->seq_request_bytes ? env->seq_request_bytes : SEQ_REQUEST;
+    if (request > env->buf_size)
+        request = env->buf_size;
     uint64_t req_sectors = request / ss;
+    if (req_sectors == 0)
+        return BLKDEV_EINVAL;
     uint64_t total = env->seq_bytes / ss < sectors ? env->seq_bytes / ss : sectors;
     uint8_t *buf = env->buf;
     int err;
@@ -240,12 +237,12 @@ int diskcheck_measure(struct blkdev *d, uint64_t first, uint64_t sectors, const 
     uint64_t slots = sectors / per;
     if (slots == 0)
         return BLKDEV_OK;
-    uint64_t rng = env->seed ^ 0x5DEECE66Dull;
     for (int write = 1; write >= 0; write--) {
+        struct disk_bench_random rng;
+        disk_bench_random_init(&rng, env->seed, slots);
         uint64_t t0 = env->now();
         for (uint32_t i = 0; i < env->random_ops; i++) {
-            rng = mix(rng);
-            uint64_t lba = first + (rng % slots) * per;
+            uint64_t lba = first + disk_bench_random_slot(&rng) * per;
             err = write ? blkdev_write(d, lba, per, buf) : blkdev_read(d, lba, per, buf);
             if (err)
                 return err;

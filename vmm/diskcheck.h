@@ -21,6 +21,7 @@ struct diskcheck_env {
     size_t buf_size;
     uint64_t seed;              /* patterns and random offsets; any value */
     uint64_t seq_bytes;         /* bytes per sequential test (clipped to the partition) */
+    uint32_t seq_request_bytes; /* bytes per sequential request; 0 = 1 MiB (clipped to buf_size) */
     uint32_t random_ops;        /* 4 KiB requests per random test */
 };
 
@@ -41,8 +42,9 @@ struct diskcheck_result {
 void diskcheck_execute(struct blkdev *d, const struct diskcheck_env *env, struct diskcheck_result *out);
 
 /* Driver throughput over physical sectors [first, first + sectors) of d, which it overwrites:
- * sequential write then read of min(env->seq_bytes, the range) in requests of up to 1 MiB, then
- * env->random_ops 4 KiB random writes and reads. BLKDEV_OK, or the first I/O error. */
+ * sequential write then read of min(env->seq_bytes, the range) in requests of
+ * env->seq_request_bytes, then env->random_ops 4 KiB random writes and reads, at the offsets
+ * disk_bench_random_slot() gives for env->seed. BLKDEV_OK, or the first I/O error. */
 int diskcheck_measure(struct blkdev *d, uint64_t first, uint64_t sectors, const struct diskcheck_env *env,
                       struct diskcheck_perf *out);
 

@@ -438,6 +438,75 @@ static void test_scattered_buffers(void **state)
     assert_int_equal(d[1536], GUARD);
 }
 
+/* Descriptors that follow each other in guest-physical memory reach the disk as one transfer:
+ * five data segments in two adjacent runs (2560 + 1536 bytes) are two driver calls, not five. */
+static void test_adjacent_segments_one_transfer(void **state)
+{
+    (void)state;
+    static const uint32_t lens[] = { 1024, 1024, 512, 1024, 512 };
+    static const uint64_t addr[] = { DATA_GPA, DATA_GPA + 1024, DATA_GPA + 2048, DATA_GPA + 0x4000,
+                                     DATA_GPA + 0x4400 };
+    for (int pass = 0; pass < 2; pass++) {
+        bool in = pass == 1;
+        header(HDR_GPA, in ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, 20);
+        desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+        for (unsigned i = 0; i < 5; i++) {
+            desc(1 + i, addr[i], lens[i], VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0), (uint16_t)(2 + i));
+            for (uint32_t j = 0; j < lens[i]; j++)
+                g->ram[addr[i] + j] = in ? 0 : (uint8_t)(i * 40 + j / 3);
+        }
+        desc(6, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+        mem_blkdev_clear_log(disk);
+        offer(0);
+        assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+        assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+        assert_int_equal(disk->log_count, 2);
+        assert_int_equal(disk->log[0].kind, in ? MEM_ACCESS_READ : MEM_ACCESS_WRITE);
+        assert_int_equal(disk->log[0].lba, PART_FIRST + 20);
+        assert_int_equal(disk->log[0].count, 5);
+        assert_int_equal(disk->log[1].lba, PART_FIRST + 25);
+        assert_int_equal(disk->log[1].count, 3);
+    }
+    /* on disk and read back: the buffers in chain order */
+    const uint8_t *d = mem_blkdev_sector(disk, PART_FIRST + 20);
+    unsigned pos = 0;
+    for (unsigned i = 0; i < 5; i++)
+        for (uint32_t j = 0; j < lens[i]; j++, pos++) {
+            assert_int_equal(d[pos], (uint8_t)(i * 40 + j / 3));
+            assert_int_equal(g->ram[addr[i] + j], (uint8_t)(i * 40 + j / 3));
+        }
+    assert_int_equal(d[4096], GUARD);
+}
+
+/* A run of adjacent segments that ends inside a sector: the whole sectors go straight to the
+ * disk, the split sector through the bounce buffer, and the bytes land where they belong. */
+static void test_adjacent_segments_with_split_sector(void **state)
+{
+    (void)state;
+    static const uint32_t lens[] = { 700, 900, 448 };
+    static const uint64_t addr[] = { DATA_GPA, DATA_GPA + 700, DATA_GPA + 0x4000 };
+    header(HDR_GPA, VIRTIO_BLK_T_OUT, 3);
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    for (unsigned i = 0; i < 3; i++) {
+        desc(1 + i, addr[i], lens[i], VIRTQ_DESC_F_NEXT, (uint16_t)(2 + i));
+        for (uint32_t j = 0; j < lens[i]; j++)
+            g->ram[addr[i] + j] = (uint8_t)(i * 70 + j);
+    }
+    desc(4, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    mem_blkdev_clear_log(disk);
+    offer(0);
+    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(disk->log_count, 2);
+    assert_int_equal(disk->log[0].count, 3);          /* 1536 of the 1600 adjacent bytes */
+    assert_int_equal(disk->log[1].count, 1);          /* 64 + 448 bounced */
+    const uint8_t *d = mem_blkdev_sector(disk, PART_FIRST + 3);
+    unsigned pos = 0;
+    for (unsigned i = 0; i < 3; i++)
+        for (uint32_t j = 0; j < lens[i]; j++, pos++)
+            assert_int_equal(d[pos], (uint8_t)(i * 70 + j));
+}
+
 static void test_indirect_request(void **state)
 {
     (void)state;
@@ -624,6 +693,8 @@ int main(void)
         T(test_unsupported_types),
         T(test_device_error),
         T(test_scattered_buffers),
+        T(test_adjacent_segments_one_transfer),
+        T(test_adjacent_segments_with_split_sector),
         T(test_indirect_request),
         T(test_layout_errors_fail_the_request_only),
         T(test_missing_status_needs_reset),

@@ -19,7 +19,7 @@ struct cursor {
     struct guest *g;
     const struct virtq_chain *c;
     unsigned seg;
-    uint32_t off;
+    uint64_t off;               /* may run past seg until cursor_settle */
     uint64_t left;
 };
 
@@ -29,29 +29,48 @@ static void cursor_init(struct cursor *k, struct guest *g, const struct virtq_ch
     *k = (struct cursor){ g, c, seg, 0, left };
 }
 
+/* Moves past used-up (and empty) segments so that off lies inside seg, or seg == count. */
+static void cursor_settle(struct cursor *k)
+{
+    while (k->seg < k->c->count && k->off >= k->c->seg[k->seg].len) {
+        k->off -= k->c->seg[k->seg].len;
+        k->seg++;
+    }
+}
+
 /* The contiguous guest memory at the cursor, at most max bytes; 0 when the stream is done.
- * Segments were checked to be in RAM before any cursor is used. */
+ * Segments that follow each other in guest-physical memory form one span: a guest that splits
+ * a buffer into page-sized descriptors (as drivers do) still reaches the disk with one large
+ * transfer instead of one per page. Segments were checked to be in RAM (so gpa + len cannot
+ * overflow) before any cursor is used. */
 static uint64_t cursor_span(struct cursor *k, uint64_t max, uint8_t **p)
 {
-    while (k->left && k->seg < k->c->count && k->off == k->c->seg[k->seg].len) {
-        k->seg++;
-        k->off = 0;
-    }
+    cursor_settle(k);
     if (!k->left || k->seg >= k->c->count)
         return 0;
     const struct virtq_seg *s = &k->c->seg[k->seg];
+    uint64_t start = s->gpa + k->off;
     uint64_t n = s->len - k->off;
-    if (n > k->left)
-        n = k->left;
-    if (n > max)
-        n = max;
-    *p = guest_ram_ptr(k->g, s->gpa + k->off, n);
+    uint64_t limit = k->left < max ? k->left : max;
+    uint64_t end = s->gpa + s->len;
+    for (unsigned i = k->seg + 1; n < limit && i < k->c->count && k->c->seg[i].gpa == end; i++) {
+        n += k->c->seg[i].len;
+        end += k->c->seg[i].len;
+    }
+    if (n > limit)
+        n = limit;
+    *p = guest_ram_ptr(k->g, start, n);
+    if (!*p && n > s->len - k->off) {
+        /* Adjacent in guest-physical space but not one host range: one segment at a time. */
+        n = s->len - k->off < limit ? s->len - k->off : limit;
+        *p = guest_ram_ptr(k->g, start, n);
+    }
     return *p ? n : 0;
 }
 
 static void cursor_advance(struct cursor *k, uint64_t n)
 {
-    k->off += (uint32_t)n;
+    k->off += n;
     k->left -= n;
 }
 
