@@ -6,6 +6,8 @@
 #ifndef TESSERA_HYPERCALL_H
 #define TESSERA_HYPERCALL_H
 
+#include <stdint.h>
+
 #define HC_ABI_VERSION  1
 
 enum hypercall_number {
@@ -15,12 +17,40 @@ enum hypercall_number {
     HC_YIELD     = 3, /* give the rest of this slice to the next guest -> 0 */
     HC_CONSOLE   = 4, /* RDI = guest-physical address, RSI = length (<= 4096): write to console -> length */
     HC_EXIT      = 5, /* RDI = exit code: end this guest as the debug-exit port would; does not return */
+    HC_DISK_BENCH = 6, /* RDI = guest-physical address of a struct hc_disk_bench, RSI = its size:
+                        * benchmark mode (bench=yes) only. Tessera measures its own disk driver on
+                        * this guest's minidisk, overwriting it, with the parameters given, and
+                        * fills in the results -> 0. Every other guest waits meanwhile. Fails with
+                        * HC_EPERM outside benchmark mode, HC_ENODEV without a minidisk, HC_EROFS
+                        * on a read-only one, HC_EINVAL for bad parameters, HC_EIO if the disk fails. */
     HC_COUNT
 };
 
+/* HC_DISK_BENCH's request and answer. The driver does what the diskbench guest then does through
+ * virtio-blk: a sequential write then read of seq_bytes (clipped to the minidisk) from sector 0 in
+ * requests of request_bytes, then random_ops 4 KiB writes and as many reads at the slots
+ * disk/bench_random.h draws from seed, so the two are comparable request for request. */
+struct hc_disk_bench {
+    /* in */
+    uint64_t seq_bytes;
+    uint64_t request_bytes;      /* multiple of 512, at most HC_DISK_BENCH_REQUEST_MAX */
+    uint64_t random_ops;         /* at most HC_DISK_BENCH_RANDOM_MAX */
+    uint64_t seed;
+    /* out: bytes or requests done, and the TSC ticks they took (CPUID 0x40000010 gives the rate) */
+    uint64_t seq_write_bytes, seq_write_ticks;
+    uint64_t seq_read_bytes, seq_read_ticks;
+    uint64_t rand_write_ops, rand_write_ticks;
+    uint64_t rand_read_ops, rand_read_ticks;
+};
+#define HC_DISK_BENCH_REQUEST_MAX (1u << 20)
+#define HC_DISK_BENCH_RANDOM_MAX  (1u << 20)
+
 #define HC_EPERM   (-1)
+#define HC_EIO     (-5)
 #define HC_EFAULT  (-14)
+#define HC_ENODEV  (-19)
 #define HC_EINVAL  (-22)
+#define HC_EROFS   (-30)
 #define HC_ENOSYS  (-38)
 
 /* CPUID leaves in the hypervisor range */

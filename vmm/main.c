@@ -4,6 +4,7 @@
 #include "arch/cpu_setup.h"
 #include "bootinfo.h"
 #include "diskcheck.h"
+#include "exit/disk_bench.h"
 #include "exit/handlers.h"
 #include "drivers/disk_select.h"
 #include "guest/guest_setup.h"
@@ -11,6 +12,7 @@
 #include "hw/acpi.h"
 #include "hw/platform.h"
 #include "hw/portio.h"
+#include "hypercall.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "mem/page_alloc.h"
@@ -60,6 +62,24 @@ static void detect_host_features(void)
         vmx_host.xsave_size = r[2]; /* ECX: size for every component the CPU supports */
         vmx_host.host_xcr0 = xgetbv(0);
     }
+}
+
+static uint64_t tsc_now(void) { return rdtsc(); }
+
+/* Benchmark mode: let guests ask for the driver's own throughput on their minidisk
+ * (HC_DISK_BENCH), measured with the same clock the guests read. */
+static void enable_disk_bench(void)
+{
+    const uint64_t pages = HC_DISK_BENCH_REQUEST_MAX / 4096 + 1;
+    uint8_t *buf = page_alloc(pages);
+    if (!buf) {
+        log_printf("tessera: benchmark mode: no memory for the disk measurement buffer; HC_DISK_BENCH off\n");
+        return;
+    }
+    struct diskcheck_env host = { .now = tsc_now, .ticks_per_ms = vmx_host.tsc_khz, .buf = buf,
+                                  .buf_size = pages * 4096 };
+    disk_bench_enable(&host);
+    log_printf("tessera: benchmark mode: guests may measure the disk driver on their minidisk (HC_DISK_BENCH)\n");
 }
 
 void vmm_main(struct bootinfo *bi);
@@ -117,6 +137,8 @@ void vmm_main(struct bootinfo *bi)
         bool opened = disk_select_open(bi, &disk, &controller, why, sizeof(why)) == BLKDEV_OK;
         minidisks_attach(opened ? disk.dev : NULL, why, bi, guests, count);
     }
+    if (bi->flags & BOOTINFO_F_BENCH)
+        enable_disk_bench();
     vmx_run_guests(guests, count);
     summary_print(guests, count, vmx_host.tsc_khz);
     power_off(bi->rsdp);

@@ -103,6 +103,10 @@ void suite_hypercalls(const struct suite_env *env)
                   hypercall(HC_CONSOLE, ram_end - 8, 64, 0), HC_EFAULT);
     expect_result("HC_CONSOLE with address + length overflowing returns -14",
                   hypercall(HC_CONSOLE, UINT64_MAX - 15, 64, 0), HC_EFAULT);
+    /* Only bench=yes configurations allow the driver measurement, which stalls every guest. */
+    static struct hc_disk_bench bench_request = { .seq_bytes = 4096, .request_bytes = 4096, .random_ops = 1 };
+    expect_result("HC_DISK_BENCH outside benchmark mode returns -1",
+                  hypercall(HC_DISK_BENCH, (uint64_t)(uintptr_t)&bench_request, sizeof(bench_request), 0), HC_EPERM);
     expect_result("unknown number 0x7777 returns -38", hypercall(0x7777, 0, 0, 0), HC_ENOSYS);
     expect_result("HC_COUNT (first unused number) returns -38", hypercall(HC_COUNT, 0, 0, 0), HC_ENOSYS);
     check_registers_preserved();

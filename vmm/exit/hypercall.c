@@ -1,5 +1,6 @@
 /* VMCALL: the hypercall ABI of hypercall.h. Arguments are guest-controlled: every address and
  * length is checked before use. */
+#include "exit/disk_bench.h"
 #include "exit/handlers.h"
 #include "hypercall.h"
 #include "lib/log.h"
@@ -55,6 +56,9 @@ enum exit_result exit_handle_vmcall(struct guest *g)
             return EXIT_ADVANCE_YIELD;
         case HC_CONSOLE:
             ret = hypercall_console(g, v->gpr[REG_RDI], v->gpr[REG_RSI]);
+            break;
+        case HC_DISK_BENCH:
+            ret = hypercall_disk_bench(g, v->gpr[REG_RDI], v->gpr[REG_RSI]);
             break;
         case HC_EXIT:
             return guest_end(g, OUTCOME_EXIT_CODE, ((uint32_t)v->gpr[REG_RDI] << 1) | 1);

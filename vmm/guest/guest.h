@@ -69,6 +69,7 @@ struct mmio_region {
 #define GUEST_MAX_MMIO 4
 
 struct pci_host;                /* dev/pci_host.h */
+struct minidisk;                /* disk/minidisk.h */
 
 struct guest {
     unsigned id;
@@ -89,6 +90,7 @@ struct guest {
     struct mmio_region mmio[GUEST_MAX_MMIO];
     unsigned mmio_count;
     struct pci_host *pci;       /* PCI configuration space (ports 0xCF8-0xCFF), or NULL: empty bus */
+    const struct minidisk *disk; /* the minidisk behind its virtio-blk device, or NULL */
 
     enum guest_state state;
     enum guest_outcome outcome;

@@ -57,6 +57,7 @@ void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct 
             guest_stop(g, "its minidisk '%s' cannot be attached as a virtio-blk device", cfg->disk_part);
             continue;
         }
+        g->disk = md;
         log_printf("tessera: guest %s: minidisk '%s' = %s sectors %llu..%llu (%llu MiB)%s, virtio-blk at PCI 00:%02x.0\n",
                    g->name, cfg->disk_part, dev->name, (unsigned long long)v->part->first_lba,
                    (unsigned long long)v->part->last_lba,
