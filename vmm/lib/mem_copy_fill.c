@@ -1,5 +1,6 @@
 /* memcpy and memset for the hypervisor (the compiler emits calls to them too). Kept apart from
  * string.c because the loader gets these two from gnu-efi's libefi. */
+#define TESSERA_MEM_IMPLEMENTATION   /* defines the functions lib/mem.h maps to builtins */
 #include "lib/mem.h"
 
 void *memcpy(void *dst, const void *src, size_t n)

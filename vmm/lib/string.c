@@ -1,6 +1,7 @@
 /* The libc memory/string functions the hypervisor and the loader need (freestanding only; host
  * tests use the C library's). memcpy/memset live in mem_copy_fill.c: gnu-efi's libefi already
  * provides those two to the loader. */
+#define TESSERA_MEM_IMPLEMENTATION   /* defines the functions lib/mem.h maps to builtins */
 #include "lib/mem.h"
 
 void *memmove(void *dst, const void *src, size_t n)
