@@ -7,6 +7,7 @@
 #   build/guest/spin.elf         prints, then spins forever with interrupts off
 #   build/guest/bench.elf        CPUID-exit benchmark (cmdline iterations=N)
 #   build/guest/diskfill.elf     writes and verifies a pattern across its whole virtio-blk minidisk
+#   build/guest/diskbench.elf    minidisk throughput next to the driver's own (make bench)
 #   build/guest/corrupt.elf      suite.elf cut to 3000 bytes: an image Tessera must refuse
 # And one host tool for the ten-guest scenario:
 #   build/tests/integration/diskimage_check  compares disk images before/after a diskfill run
@@ -24,7 +25,7 @@ GUEST_PVH_OBJ  := $(BUILD)/guest/lib/entry_pvh.S.o
 GUEST_MB_OBJ   := $(BUILD)/guest/lib/entry_mb.S.o
 GUEST_SUITE_OBJS := $(patsubst %,$(BUILD)/%.o,$(sort $(wildcard guest/suite/*.c)))
 
-GUEST_ELFS := $(addprefix $(GUEST_OUT)/,suite.elf suite-mb.elf triplefault.elf spin.elf bench.elf diskfill.elf corrupt.elf)
+GUEST_ELFS := $(addprefix $(GUEST_OUT)/,suite.elf suite-mb.elf triplefault.elf spin.elf bench.elf diskfill.elf diskbench.elf corrupt.elf)
 DISKIMAGE_CHECK := $(BUILD)/tests/integration/diskimage_check
 
 .PHONY: guests
@@ -62,6 +63,9 @@ $(GUEST_OUT)/bench.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/bench/bench.c.o $(GUEST_
 	$(call guest_link,$@,$(filter %.o,$^))
 
 $(GUEST_OUT)/diskfill.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/diskfill/diskfill.c.o $(GUEST_LIB_OBJS) guest/guest.ld
+	$(call guest_link,$@,$(filter %.o,$^))
+
+$(GUEST_OUT)/diskbench.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/diskbench/diskbench.c.o $(GUEST_LIB_OBJS) guest/guest.ld
 	$(call guest_link,$@,$(filter %.o,$^))
 
 $(GUEST_OUT)/corrupt.elf: $(GUEST_OUT)/suite.elf

@@ -1,7 +1,7 @@
 # Disk images and scenario lists: build/tessera.img holds the loader, the hypervisor, every guest
 # program and scripts/configs/default.cfg. The runners themselves live in scripts/ and tests/.
 # Every guest program goes on the ESP so that any configuration can name any of them.
-IMAGE_GUEST_PROGRAMS := suite suite-mb triplefault spin bench corrupt diskfill
+IMAGE_GUEST_PROGRAMS := suite suite-mb triplefault spin bench corrupt diskfill diskbench
 IMAGE_GUEST_ELFS     := $(patsubst %,$(BUILD)/guest/%.elf,$(IMAGE_GUEST_PROGRAMS))
 
 # Guest configurations under scripts/configs/, and the scenarios tests/run_all.sh boots under

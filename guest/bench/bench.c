@@ -4,16 +4,9 @@
 #include "boot.h"
 #include "console.h"
 #include "cpu.h"
-#include "hypercall.h"
+#include "hcall.h"
 
 #define DEFAULT_ITERATIONS 1000000ull
-
-static uint64_t tsc_khz(void)
-{
-    if (!(cpuid(1, 0).ecx & (1u << 31)) || cpuid(CPUID_LEAF_HV_SIGNATURE, 0).eax < CPUID_LEAF_HV_TIMING)
-        return 0;
-    return cpuid(CPUID_LEAF_HV_TIMING, 0).eax;
-}
 
 void guest_main(const struct boot_info *boot)
 {
@@ -43,7 +36,7 @@ void guest_main(const struct boot_info *boot)
     console_printf("bench: cpuid guest_loop_tsc=%lu.%lu exit_round_trip_tsc=%lu.%lu\n", loop_tenths / 10,
                    loop_tenths % 10, exit_tenths / 10, exit_tenths % 10);
 
-    uint64_t khz = tsc_khz();
+    uint64_t khz = hv_tsc_khz();
     if (khz != 0 && delta != 0) {
         uint64_t ticks_per_second = khz * 1000;
         uint64_t per_second = n <= UINT64_MAX / ticks_per_second ? n * ticks_per_second / delta

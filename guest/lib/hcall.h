@@ -10,4 +10,7 @@
 
 int64_t hypercall(uint64_t number, uint64_t arg0, uint64_t arg1, uint64_t arg2);
 
+/* The TSC rate in kHz from Tessera's CPUID leaf 0x40000010, or 0 when there is no such leaf. */
+uint64_t hv_tsc_khz(void);
+
 #endif
