@@ -7,7 +7,7 @@ IMAGE_GUEST_ELFS     := $(patsubst %,$(BUILD)/guest/%.elf,$(IMAGE_GUEST_PROGRAMS
 # Guest configurations under scripts/configs/, and the scenarios tests/run_all.sh boots under
 # Bochs: each SCENARIO has scripts/configs/SCENARIO.cfg and tests/integration/expect/SCENARIO.expect.
 SCENARIO_CONFIGS := $(sort $(wildcard scripts/configs/*.cfg))
-SCENARIOS        := default faults minidisks persist
+SCENARIOS        := default faults minidisks persist diskbench
 export SCENARIOS
 DEFAULT_CONFIG   := scripts/configs/default.cfg
 # The minidisks scripts/configs/default.cfg names (tests/integration/expect/default.expect lists them too).

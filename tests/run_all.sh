@@ -23,7 +23,7 @@ logs=$build_dir/test-logs
 fuzz_seconds=${FUZZ_SMOKE_SECONDS:-15}
 unit_timeout=${UNIT_TIMEOUT:-300}
 scenario_timeout=${SCENARIO_TIMEOUT:-600}
-read -r -a scenarios <<<"${SCENARIOS:-default faults minidisks persist}"   # scripts/scripts.mk exports the list
+read -r -a scenarios <<<"${SCENARIOS:-default faults minidisks persist diskbench}"   # scripts/scripts.mk exports the list
 
 parts=("$@")
 ((${#parts[@]})) || parts=(unit fuzz integration)
