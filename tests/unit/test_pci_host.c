@@ -388,6 +388,39 @@ static void test_capability_list(void **state)
     assert_int_equal(pci_cfg_get(&f, PCI_INTERRUPT_LINE, 1), 0);
 }
 
+/* The INTx level: shown in status bit 3 regardless of command.INTx_disable, on the pin only
+ * while not disabled, and never for a function without an interrupt pin. */
+static void test_intx_level(void **state)
+{
+    (void)state;
+    assert_int_equal(cfg_read(TEST_SLOT, PCI_STATUS, 2), 0);
+    assert_false(pci_function_intx_asserted(&fn));
+    pci_function_set_intx(&fn, true);
+    assert_int_equal(cfg_read(TEST_SLOT, PCI_STATUS, 2), PCI_STATUS_INTERRUPT);
+    assert_true(pci_function_intx_asserted(&fn));
+    pci_function_set_intx(&fn, true);                   /* level, not a counter */
+    cfg_write(TEST_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
+    assert_false(pci_function_intx_asserted(&fn));
+    assert_int_equal(cfg_read(TEST_SLOT, PCI_STATUS, 2), PCI_STATUS_INTERRUPT);
+    cfg_write(TEST_SLOT, PCI_STATUS, 2, PCI_STATUS_INTERRUPT);   /* read-only, not write-1-to-clear */
+    assert_int_equal(cfg_read(TEST_SLOT, PCI_STATUS, 2), PCI_STATUS_INTERRUPT);
+    cfg_write(TEST_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+    assert_true(pci_function_intx_asserted(&fn));
+    pci_function_set_intx(&fn, false);
+    assert_int_equal(cfg_read(TEST_SLOT, PCI_STATUS, 2), 0);
+    assert_false(pci_function_intx_asserted(&fn));
+    /* The capability-list bit next to it is untouched either way. */
+    static struct pci_function f;
+    pci_function_init(&f, 0x1111, 0x2222, 0, 0);
+    const uint8_t cap[4] = { 0x09, 0, 4, 0 };
+    assert_int_equal(pci_function_add_cap(&f, cap, sizeof(cap)), 0x40);
+    pci_function_set_intx(&f, true);
+    assert_int_equal(pci_cfg_get(&f, PCI_STATUS, 2), PCI_STATUS_CAP_LIST | PCI_STATUS_INTERRUPT);
+    assert_false(pci_function_intx_asserted(&f));      /* no interrupt pin */
+    pci_function_set_intx(&f, false);
+    assert_int_equal(pci_cfg_get(&f, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
+}
+
 static void test_add_rules(void **state)
 {
     (void)state;
@@ -456,6 +489,7 @@ int main(void)
         T(test_bar_conflict_with_other_device),
         T(test_command_memory_decode),
         T(test_capability_list),
+        T(test_intx_level),
         T(test_add_rules),
         T(test_gpa_remove_mmio),
     };

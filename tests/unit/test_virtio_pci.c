@@ -215,7 +215,9 @@ static void test_pci_identity(void **state)
     assert_int_equal(cfg_read(0, PCI_VENDOR_ID, 4), 0x29C08086);       /* host bridge */
     assert_int_equal(cfg_read(d.dev, PCI_REVISION_ID, 4), 0x01800001); /* class 01/80/00, rev 1 */
     assert_int_equal(cfg_read(d.dev, PCI_SUBSYSTEM_VENDOR, 4), 0x00021AF4);
-    assert_int_equal(cfg_read(d.dev, PCI_INTERRUPT_LINE, 2), 0x01FF);   /* INTA, unrouted */
+    /* INTA on the board's legacy IRQ: a line Linux keeps (below 16), so it can fall back to INTx. */
+    assert_int_equal(cfg_read(d.dev, PCI_INTERRUPT_LINE, 2), 0x0100 | PCI_HOST_INTX_IRQ);
+    assert_true(PCI_HOST_INTX_IRQ > 2 && PCI_HOST_INTX_IRQ < 16);
     assert_int_equal(cfg_read(d.dev, PCI_HEADER_TYPE, 1), 0);
     assert_int_equal(cfg_read(d.dev, PCI_COMMAND, 2), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     assert_int_equal(d.bar, 0xE0000000ull);
@@ -432,6 +434,48 @@ static void test_access_sizes(void **state)
     assert_int_equal(status(), 0x0F);
 }
 
+/* INTx follows the ISR: the status register's interrupt bit rises with a used-ring update or a
+ * configuration change and falls with the ISR read that acknowledges it, or with a reset;
+ * command.INTx_disable keeps it off the pin but not out of the status bit. */
+static void test_intx_follows_isr(void **state)
+{
+    (void)state;
+    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    driver_init(F_VERSION_1);
+    assert_int_equal(cfg_read(d.dev, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT, 0);
+    assert_false(pci_function_intx_asserted(&vp->fn));
+    assert_int_equal(request(VIRTIO_BLK_T_IN, 1), VIRTIO_BLK_S_OK);
+    assert_int_equal(cfg_read(d.dev, PCI_STATUS, 2), PCI_STATUS_CAP_LIST | PCI_STATUS_INTERRUPT);
+    assert_true(pci_function_intx_asserted(&vp->fn));
+    /* Masked by the driver: still pending in status, no longer on the pin. */
+    cfg_write(d.dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+    assert_false(pci_function_intx_asserted(&vp->fn));
+    assert_true(cfg_read(d.dev, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+    cfg_write(d.dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    assert_true(pci_function_intx_asserted(&vp->fn));
+    /* The status register is read-only: the guest cannot clear the bit there. */
+    cfg_write(d.dev, PCI_STATUS, 2, 0xFFFF);
+    assert_true(cfg_read(d.dev, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+    /* A 4-byte ISR read acknowledges too. */
+    assert_int_equal(gpa_read(g, d.bar + d.isr, 4), VIRTIO_PCI_ISR_QUEUE);
+    assert_int_equal(cfg_read(d.dev, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
+    assert_false(pci_function_intx_asserted(&vp->fn));
+    /* Both bits, then the reset drops the line without an ISR read. */
+    assert_int_equal(request(VIRTIO_BLK_T_IN, 1), VIRTIO_BLK_S_OK);
+    virtio_pci_signal_config(vp);
+    assert_true(pci_function_intx_asserted(&vp->fn));
+    set_status(0);
+    assert_false(pci_function_intx_asserted(&vp->fn));
+    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 0);
+    /* Reading the ISR through the PCI_CFG window acknowledges as well. */
+    virtio_pci_signal_config(vp);
+    cfg_write(d.dev, d.pci_cfg + 4, 1, 0);
+    cfg_write(d.dev, d.pci_cfg + 8, 4, VIRTIO_PCI_ISR_OFFSET);
+    cfg_write(d.dev, d.pci_cfg + 12, 4, 1);
+    assert_int_equal(cfg_read(d.dev, d.pci_cfg + 16, 1), VIRTIO_PCI_ISR_CONFIG);
+    assert_false(pci_function_intx_asserted(&vp->fn));
+}
+
 static void test_notify_needs_driver_ok(void **state)
 {
     (void)state;
@@ -619,6 +663,7 @@ int main(void)
         T(test_feature_negotiation),
         T(test_queue_registers),
         T(test_access_sizes),
+        T(test_intx_follows_isr),
         T(test_notify_needs_driver_ok),
         T(test_needs_reset_and_recovery),
         T(test_bad_ring_address_needs_reset),

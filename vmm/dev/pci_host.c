@@ -122,6 +122,20 @@ void pci_function_allow_write(struct pci_function *f, unsigned offset, unsigned 
         f->wmask[offset + i] = 0xFF;
 }
 
+void pci_function_set_intx(struct pci_function *f, bool level)
+{
+    if (level)
+        f->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
+    else
+        f->cfg[PCI_STATUS] &= (uint8_t)~PCI_STATUS_INTERRUPT;
+}
+
+bool pci_function_intx_asserted(const struct pci_function *f)
+{
+    return f->cfg[PCI_INTERRUPT_PIN] != 0 && (f->cfg[PCI_STATUS] & PCI_STATUS_INTERRUPT) &&
+           !(pci_cfg_get(f, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+}
+
 static bool access_ok(unsigned offset, unsigned size)
 {
     return size >= 1 && size <= 4 && offset < PCI_CFG_SIZE && (offset & 3) + size <= 4;

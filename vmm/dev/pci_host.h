@@ -39,6 +39,7 @@
 #define PCI_COMMAND_MEMORY        0x0002
 #define PCI_COMMAND_MASTER        0x0004
 #define PCI_COMMAND_INTX_DISABLE  0x0400
+#define PCI_STATUS_INTERRUPT      0x0008   /* INTx level as the function drives it (PCI 2.3) */
 #define PCI_STATUS_CAP_LIST       0x0010
 
 #define PCI_BAR_MEM_TYPE_64       0x4u  /* bits 2:1 = 10b */
@@ -48,6 +49,13 @@
 #define PCI_HOST_BRIDGE_VENDOR 0x8086
 #define PCI_HOST_BRIDGE_DEVICE 0x29C0
 #define PCI_CLASS_HOST_BRIDGE  0x060000u
+
+/* Legacy interrupt routing of this board: every INTx pin reaches ISA IRQ 11, the value firmware
+ * leaves in a function's interrupt line register. An x86 guest without ACPI or MP tables takes
+ * the line as it is when it is below 16 (Linux drops anything else, so 0xFF "unknown" means no
+ * interrupt at all, and virtio then has nothing to fall back on without MSI-X); 11 is one of the
+ * IRQs PC firmware gives PCI, clear of the timer, keyboard, cascade, serial ports and IDE. */
+#define PCI_HOST_INTX_IRQ 11
 
 struct pci_function;
 
@@ -113,6 +121,12 @@ unsigned pci_function_add_cap(struct pci_function *f, const uint8_t *body, unsig
 
 /* Let the guest write bytes [offset, offset + len) of the image. */
 void pci_function_allow_write(struct pci_function *f, unsigned offset, unsigned len);
+
+/* The level the device drives on its INTx pin. The status register's interrupt bit shows it
+ * whatever command.INTx_disable says (PCI 2.3); pci_function_intx_asserted says whether it
+ * reaches the pin, for the interrupt controller to sample. */
+void pci_function_set_intx(struct pci_function *f, bool level);
+bool pci_function_intx_asserted(const struct pci_function *f);
 
 /* Configuration accesses as the guest makes them: size 1..4 inside one dword. Reads of an
  * out-of-range access return all ones; writes go through the masks and BAR logic. */

@@ -35,15 +35,24 @@ uint8_t virtio_pci_status(const struct virtio_pci *vp)
     return (uint8_t)(vp->status | (device_needs_reset(vp) ? VIRTIO_STATUS_NEEDS_RESET : 0));
 }
 
+/* INTx is level-triggered and follows the ISR (section 4.1.5.3): high while any ISR bit is set,
+ * low once the driver's ISR read acknowledged it. The interrupt controller samples
+ * pci_function_intx_asserted once there is one. */
+static void set_isr(struct virtio_pci *vp, uint8_t isr)
+{
+    vp->isr = isr;
+    pci_function_set_intx(&vp->fn, isr != 0);
+}
+
 void virtio_pci_signal_used(struct virtio_pci *vp, unsigned queue)
 {
     (void)queue;
-    vp->isr |= 1;       /* INTx assertion goes here once there is an interrupt controller */
+    set_isr(vp, (uint8_t)(vp->isr | VIRTIO_PCI_ISR_QUEUE));
 }
 
 void virtio_pci_signal_config(struct virtio_pci *vp)
 {
-    vp->isr |= 2;
+    set_isr(vp, (uint8_t)(vp->isr | VIRTIO_PCI_ISR_CONFIG));
 }
 
 static void device_reset(struct virtio_pci *vp)
@@ -54,7 +63,7 @@ static void device_reset(struct virtio_pci *vp)
     vp->status = 0;
     vp->setup_error = false;
     vp->queue_select = 0;
-    vp->isr = 0;
+    set_isr(vp, 0);
     for (unsigned i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++) {
         vp->queue[i] = (struct virtio_pci_queue){ 0 };
         if (i < vp->num_queues)
@@ -285,7 +294,7 @@ uint64_t virtio_pci_bar_read(struct virtio_pci *vp, uint64_t offset, unsigned si
     case VIRTIO_PCI_ISR_OFFSET:
         if (in_page == 0 && size <= 4) {
             uint8_t isr = vp->isr;      /* reading acknowledges (section 4.1.4.5) */
-            vp->isr = 0;
+            set_isr(vp, 0);
             return isr;
         }
         break;
@@ -410,8 +419,10 @@ void virtio_pci_init(struct virtio_pci *vp, struct guest *g, const struct virtio
                       ops->pci_class, VIRTIO_PCI_REVISION);
     pci_cfg_set(f, PCI_SUBSYSTEM_VENDOR, 2, VIRTIO_PCI_VENDOR);
     pci_cfg_set(f, PCI_SUBSYSTEM_ID, 2, ops->device_type);
-    pci_cfg_set(f, PCI_INTERRUPT_PIN, 1, 1);        /* INTA */
-    pci_cfg_set(f, PCI_INTERRUPT_LINE, 1, 0xFF);    /* not routed yet */
+    /* INTA, and the IRQ the board routes it to: without MSI-X, Linux's virtio_pci falls back
+     * to INTx only when the line names an IRQ (virtio_pci_common.c: vp_find_vqs). */
+    pci_cfg_set(f, PCI_INTERRUPT_PIN, 1, 1);
+    pci_cfg_set(f, PCI_INTERRUPT_LINE, 1, PCI_HOST_INTX_IRQ);
     pci_cfg_set(f, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     f->hooks = &cfg_hooks;
     f->hook_ctx = vp;

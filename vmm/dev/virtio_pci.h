@@ -2,8 +2,9 @@
  * "backend", e.g. virtio-blk): the PCI function with its virtio capabilities, and BAR0 holding
  * the common configuration, notification, ISR and device-specific configuration structures.
  * The transport owns device status, feature negotiation and the queue registers; the backend
- * owns the queues' contents and the requests. No MSI-X: interrupts are INTx (not yet wired),
- * and drivers poll the used ring until they are. */
+ * owns the queues' contents and the requests. No MSI-X: interrupts are INTx on pin A, line
+ * PCI_HOST_INTX_IRQ, level following the ISR (visible in the PCI status register; not yet wired
+ * to an interrupt controller, so drivers poll the used ring until it is). */
 #ifndef TESSERA_VIRTIO_PCI_H
 #define TESSERA_VIRTIO_PCI_H
 
@@ -27,6 +28,10 @@
 
 #define VIRTIO_PCI_NO_VECTOR 0xFFFF
 #define VIRTIO_PCI_FEATURE_VERSION_1 32
+
+/* ISR status bits (section 4.1.4.5). */
+#define VIRTIO_PCI_ISR_QUEUE  1u
+#define VIRTIO_PCI_ISR_CONFIG 2u
 
 /* Vendor-specific capability (id 0x09) cfg_type values. */
 #define PCI_CAP_ID_VNDR              0x09
