@@ -143,7 +143,7 @@ count_checks() {   # count_checks OUTPUT_FILE SCRIPT_STATUS
 }
 
 run_integration() {
-    begin_part "integration (QEMU TCG: refusal, disk self-check on AHCI/NVMe/IDE; Bochs scenarios: ${scenarios[*]})"
+    begin_part "integration (QEMU TCG: refusal, disk self-check and injected device errors on AHCI/NVMe/IDE; Bochs scenarios: ${scenarios[*]})"
     mkdir -p "$logs"
     local out_dir status s
     out_dir=$(mktemp -d "${TMPDIR:-/tmp}/tessera-run-all.XXXXXX")
@@ -155,6 +155,11 @@ run_integration() {
     tests/integration/qemu_diskcheck.sh >"$out_dir/diskcheck" 2>&1 || status=$?
     cat "$out_dir/diskcheck"
     count_checks "$out_dir/diskcheck" $status
+
+    status=0
+    tests/integration/qemu_disk_errors.sh >"$out_dir/disk_errors" 2>&1 || status=$?
+    cat "$out_dir/disk_errors"
+    count_checks "$out_dir/disk_errors" $status
 
     # Bochs is single-threaded: the scenarios run side by side, their reports shown in order.
     local pids=()

@@ -24,6 +24,9 @@ struct ctx {
 
 static struct gpt_table table;      /* large: keep it off the stack */
 static uint8_t neighbour_before[SECTOR], neighbour_after[SECTOR], sector_buf[SECTOR];
+/* Sector 0 and the last sector as first read, to prove after device errors that the driver
+ * still reads the disk correctly (the checks never write them). */
+static uint8_t first_sector[BLKDEV_MAX_SECTOR_SIZE], last_sector[BLKDEV_MAX_SECTOR_SIZE];
 
 static bool report(struct ctx *c, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static bool report(struct ctx *c, bool ok, const char *fmt, ...)
@@ -175,6 +178,29 @@ static void check_scratch(struct ctx *c, const struct gpt_partition *p)
     report(c, untouched, "%s: sectors next to the partition unchanged", p->name);
 }
 
+/* After device errors: the driver must have brought the port or controller back, so the two
+ * sectors read at the start read again, unchanged. Only run when errors happened (a good disk's
+ * report stays as it was); on a real machine it tells whether the disk is still usable after
+ * its errors, or whether the driver gave up on it. */
+static void check_still_answers(struct ctx *c, bool ends_read)
+{
+    const struct blkdev_stats *s = &c->d->stats;
+    uint64_t errors = s->read_errors + s->write_errors + s->flush_errors;
+    if (errors == 0)
+        return;
+    if (!ends_read) {
+        log_printf("# device errors, but sector 0 or the last sector was unreadable from the start: "
+                   "recovery not checked\n");
+        return;
+    }
+    uint32_t ss = c->d->sector_size;
+    uint8_t *buf = c->env->buf;
+    bool ok = blkdev_read(c->d, 0, 1, buf) == BLKDEV_OK && memcmp(buf, first_sector, ss) == 0 &&
+              blkdev_read(c->d, c->d->sector_count - 1, 1, buf) == BLKDEV_OK && memcmp(buf, last_sector, ss) == 0;
+    report(c, ok, "device: still answers after %llu I/O error%s: sector 0 and last sector read back unchanged",
+           (unsigned long long)errors, errors == 1 ? "" : "s");
+}
+
 uint64_t diskcheck_mbps_tenths(uint64_t bytes, uint64_t ticks, uint64_t ticks_per_ms)
 {
     if (ticks == 0)
@@ -296,13 +322,15 @@ static void measure(struct ctx *c, const struct gpt_partition *p, struct diskche
 void diskcheck_execute(struct blkdev *d, const struct diskcheck_env *env, struct diskcheck_result *out)
 {
     struct ctx c = { .d = d, .env = env, .rng = env->seed ^ 0x7E55E4Aull };
+    bool ends = false;
     memset(out, 0, sizeof(*out));
     if (!env->buf || env->buf_size < DISKCHECK_BUF_MIN) {
         report(&c, false, "scratch memory for the checks");
         goto done;
     }
     uint64_t last = d->sector_count ? d->sector_count - 1 : 0;
-    bool ends = blkdev_read(d, 0, 1, env->buf) == BLKDEV_OK && blkdev_read(d, last, 1, env->buf) == BLKDEV_OK;
+    ends = d->sector_size <= BLKDEV_MAX_SECTOR_SIZE && blkdev_read(d, 0, 1, first_sector) == BLKDEV_OK &&
+           blkdev_read(d, last, 1, last_sector) == BLKDEV_OK;
     report(&c, ends, "device: sector 0 and last sector %llu read", (unsigned long long)last);
 
     int err = gpt_read(d, &table);
@@ -336,6 +364,7 @@ void diskcheck_execute(struct blkdev *d, const struct diskcheck_env *env, struct
     else
         log_printf("# no %s* partition: write checks and throughput skipped\n", DISKCHECK_PREFIX);
 done:
+    check_still_answers(&c, ends);
     out->passed = c.passed;
     out->failed = c.failed;
     log_printf("%u passed, %u failed\n", c.passed, c.failed);

@@ -2,7 +2,8 @@
  * the real boot disk and reports one `ok N - ...` / `not ok N - ...` line per check, ending with
  * `N passed, M failed`. Partitions named selfcheck* are scratch space and get written; every
  * other partition is only read. Also measures the driver's own throughput, the baseline against
- * which the minidisk overhead is judged. Needs no VMX. */
+ * which the minidisk overhead is judged. If the device reported errors, a last check proves that
+ * the driver recovered (the disk still reads correctly). Needs no VMX. */
 #ifndef TESSERA_DISKCHECK_H
 #define TESSERA_DISKCHECK_H
 

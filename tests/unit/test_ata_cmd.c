@@ -1,5 +1,6 @@
 /* Tests for the ATA command layer: IDENTIFY parsing (capacity, LBA48, sector size, strings,
- * integrity word, refusals), READ/WRITE task files across the 28/48-bit boundaries, IDE ports. */
+ * integrity word, refusals), READ/WRITE task files across the 28/48-bit boundaries, IDE ports,
+ * the classification of a failed PIO command from its status register. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -251,6 +252,30 @@ static void test_channel_ports(void **state)
     assert_false(ata_channel_ports(0x80, bars, 2, &cmd, &ctl));
 }
 
+/* What the PIO driver logs when it gives up on a command: decided from the status register. */
+static void test_failure_classification(void **state)
+{
+    (void)state;
+    assert_int_equal(ata_classify_failure(0xFF), ATA_FAILURE_GONE);          /* floating bus */
+    assert_int_equal(ata_classify_failure(0xD0), ATA_FAILURE_BUSY);          /* still busy: timeout */
+    /* ERR and DF mean nothing while BSY is set. */
+    assert_int_equal(ata_classify_failure(0x80 | ATA_SR_ERR | ATA_SR_DF), ATA_FAILURE_BUSY);
+    assert_int_equal(ata_classify_failure(0x51), ATA_FAILURE_ERROR);         /* DRDY|DSC|ERR: aborted */
+    assert_int_equal(ata_classify_failure(0x71), ATA_FAILURE_DEVICE_FAULT);  /* DF wins over ERR */
+    assert_int_equal(ata_classify_failure(0x60), ATA_FAILURE_DEVICE_FAULT);
+    assert_int_equal(ata_classify_failure(0x58), ATA_FAILURE_PROTOCOL);      /* DRQ left over */
+    assert_int_equal(ata_classify_failure(0x50), ATA_FAILURE_PROTOCOL);      /* idle, no data */
+    assert_int_equal(ata_classify_failure(0x00), ATA_FAILURE_PROTOCOL);
+    assert_string_equal(ata_failure_text(ATA_FAILURE_BUSY), "timed out, device busy");
+    assert_string_equal(ata_failure_text(ATA_FAILURE_ERROR), "device reported an error");
+    const enum ata_failure all[] = { ATA_FAILURE_BUSY, ATA_FAILURE_GONE, ATA_FAILURE_DEVICE_FAULT, ATA_FAILURE_ERROR,
+                                     ATA_FAILURE_PROTOCOL };
+    for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        for (unsigned j = 0; j < i; j++)
+            assert_string_not_equal(ata_failure_text(all[i]), ata_failure_text(all[j]));
+    assert_string_equal(ata_failure_text((enum ata_failure)99), "unknown failure");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_identify_refusals),   cmocka_unit_test(test_identify_sector_sizes),
         cmocka_unit_test(test_identify_strings),    cmocka_unit_test(test_rw_28_and_48),
         cmocka_unit_test(test_flush_identify),      cmocka_unit_test(test_channel_ports),
+        cmocka_unit_test(test_failure_classification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

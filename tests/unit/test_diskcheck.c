@@ -1,6 +1,6 @@
 /* Tests for the disk self-check against a RAM disk: it passes on a good disk, writes nothing
- * outside selfcheck* partitions, notices lost writes and I/O errors, stops without a GPT, and
- * computes throughput figures correctly. */
+ * outside selfcheck* partitions, notices lost writes and I/O errors, checks after errors that the
+ * disk still reads correctly, stops without a GPT, and computes throughput figures correctly. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +116,7 @@ static void test_good_disk_passes_and_writes_only_scratch(void **state)
     assert_non_null(strstr(out, "ok 1 - device"));
     assert_non_null(strstr(out, "selfcheckB: requests crossing or past the end refused"));
     assert_non_null(strstr(out, "22 passed, 0 failed\n"));
+    assert_null(strstr(out, "still answers"));     /* no errors: nothing to recover from */
     assert_true(r.measured);
     assert_int_equal(r.perf.seq_write_bytes, 1u << 20);
     assert_int_equal(r.perf.rand_read_ops, 32);
@@ -193,6 +194,136 @@ static void test_io_error_is_reported(void **state)
     assert_non_null(strstr(out, "ok 5 - selfcheck1: first and last"));
     assert_true(r.failed >= 1);
     assert_true(r.measured);                /* measured on selfcheck1, unaffected */
+    mem_blkdev_free(m);
+}
+
+/* One device error (the first read of data's last sector): the check on it fails, every other
+ * check passes, and a last check proves the disk still reads correctly afterwards. */
+static void test_recovery_checked_after_an_error(void **state)
+{
+    (void)state;
+    struct mem_blkdev *m = make_disk(std_parts, 4);
+    m->fail_lba = std_parts[1].last;
+    m->fail_err = BLKDEV_EIO;
+    m->fail_once = true;
+    struct diskcheck_env env = env_for_test();
+    struct diskcheck_result r;
+    host_console_reset();
+    diskcheck_execute(&m->dev, &env, &r);
+    const char *out = host_console();
+    assert_non_null(strstr(out, "not ok 4 - data: first and last sector read"));
+    assert_non_null(strstr(out, "ok 23 - device: still answers after 1 I/O error: sector 0 and last sector read back "
+                                "unchanged\n22 passed, 1 failed\n"));
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(m->dev.stats.read_errors, 1);
+    mem_blkdev_free(m);
+
+    /* Every flush fails: one error per scratch partition, and the disk still reads. */
+    m = make_disk(std_parts, 4);
+    m->fail_flush = BLKDEV_EIO;
+    host_console_reset();
+    diskcheck_execute(&m->dev, &env, &r);
+    assert_non_null(strstr(host_console(), "not ok 9 - selfcheck1: flush\n"));
+    assert_non_null(strstr(host_console(), "ok 23 - device: still answers after 2 I/O errors"));
+    assert_int_equal(r.failed, 2);
+    mem_blkdev_free(m);
+}
+
+/* Stand-ins for a driver that recovers badly, wrapped around the RAM disk's own read. */
+static const struct blkdev_ops *ram_ops;
+static bool had_error;
+
+/* After an error it returns stale data for sector 0 (as a controller would that was restarted
+ * with the failed command still running): only the recovery check can notice. */
+static int stale_read(struct blkdev *d, uint64_t lba, uint32_t count, void *buf)
+{
+    int err = ram_ops->read(d, lba, count, buf);
+    had_error = had_error || err;
+    if (!err && had_error && lba == 0)
+        memset(buf, 0x5A, d->sector_size);
+    return err;
+}
+
+/* After an error it gives up on the disk, as a driver does whose reset failed. */
+static int giving_up_read(struct blkdev *d, uint64_t lba, uint32_t count, void *buf)
+{
+    int err = ram_ops->read(d, lba, count, buf);
+    if (err) {
+        d->ready = false;
+        return BLKDEV_ENOTREADY;
+    }
+    return BLKDEV_OK;
+}
+
+static struct mem_blkdev *disk_with_read(int (*read)(struct blkdev *, uint64_t, uint32_t, void *),
+                                         struct blkdev_ops *ops)
+{
+    struct mem_blkdev *m = make_disk(std_parts, 4);
+    ram_ops = m->dev.ops;
+    *ops = *m->dev.ops;
+    ops->read = read;
+    m->dev.ops = ops;
+    had_error = false;
+    m->fail_lba = std_parts[1].last;        /* data's last sector, read once by its check */
+    m->fail_err = BLKDEV_EIO;
+    m->fail_once = true;
+    return m;
+}
+
+static void test_recovery_check_notices_stale_data(void **state)
+{
+    (void)state;
+    struct blkdev_ops ops;
+    struct mem_blkdev *m = disk_with_read(stale_read, &ops);
+    struct diskcheck_env env = env_for_test();
+    struct diskcheck_result r;
+    host_console_reset();
+    diskcheck_execute(&m->dev, &env, &r);
+    const char *out = host_console();
+    assert_true(had_error);
+    assert_non_null(strstr(out, "not ok 4 - data: first and last sector read"));
+    assert_non_null(strstr(out, "not ok 23 - device: still answers after 1 I/O error"));
+    assert_non_null(strstr(out, "21 passed, 2 failed\n"));
+    mem_blkdev_free(m);
+}
+
+static void test_recovery_check_notices_a_disabled_disk(void **state)
+{
+    (void)state;
+    struct blkdev_ops ops;
+    struct mem_blkdev *m = disk_with_read(giving_up_read, &ops);
+    struct diskcheck_env env = env_for_test();
+    struct diskcheck_result r;
+    host_console_reset();
+    diskcheck_execute(&m->dev, &env, &r);
+    const char *out = host_console();
+    assert_false(m->dev.ready);
+    assert_int_equal(m->dev.stats.read_errors, 1);  /* later calls are refused, not counted */
+    /* The throughput measurement fails as one check instead of four figures: check 20. */
+    assert_non_null(strstr(out, "not ok 20 - device: still answers after 1 I/O error"));
+    /* Passed: device, GPT and ESP before the error, and the two range refusals, which never
+     * reach the driver. */
+    assert_int_equal(r.passed, 5);
+    assert_int_equal(r.failed, 15);
+    mem_blkdev_free(m);
+}
+
+/* Errors from the start (sector 0 unreadable): there is no baseline, so no recovery check. */
+static void test_no_recovery_check_without_a_baseline(void **state)
+{
+    (void)state;
+    struct mem_blkdev *m = make_disk(std_parts, 4);
+    m->fail_lba = 0;
+    m->fail_err = BLKDEV_EIO;
+    struct diskcheck_env env = env_for_test();
+    struct diskcheck_result r;
+    host_console_reset();
+    diskcheck_execute(&m->dev, &env, &r);
+    const char *out = host_console();
+    assert_non_null(strstr(out, "not ok 1 - device: sector 0 and last sector"));
+    assert_non_null(strstr(out, "# device errors, but sector 0 or the last sector was unreadable from the start: "
+                                "recovery not checked\n"));
+    assert_null(strstr(out, "still answers"));
     mem_blkdev_free(m);
 }
 
@@ -277,6 +408,10 @@ int main(void)
         cmocka_unit_test(test_no_scratch_partition_means_no_writes),
         cmocka_unit_test(test_lost_writes_are_noticed),
         cmocka_unit_test(test_io_error_is_reported),
+        cmocka_unit_test(test_recovery_checked_after_an_error),
+        cmocka_unit_test(test_recovery_check_notices_stale_data),
+        cmocka_unit_test(test_recovery_check_notices_a_disabled_disk),
+        cmocka_unit_test(test_no_recovery_check_without_a_baseline),
         cmocka_unit_test(test_no_gpt_stops),
         cmocka_unit_test(test_small_scratch_refused),
         cmocka_unit_test(test_measure),

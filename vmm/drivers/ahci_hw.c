@@ -1,7 +1,8 @@
 /* AHCI SATA disks: one port, one command slot, polled. The firmware already initialised the
  * HBA, so it is not reset; only the chosen port's command engine is stopped, pointed at our own
- * command list, FIS area and command table, and restarted. Errors recover the port (CLO or
- * COMRESET) and return BLKDEV_EIO. */
+ * command list, FIS area and command table, and restarted. Errors recover the port (stop and
+ * restart the engine, CLO or COMRESET when the device stays busy), timeouts reset it (COMRESET);
+ * both return BLKDEV_EIO, and a port that does not come back disables the disk. */
 #include "drivers/ahci.h"
 #include "drivers/clock.h"
 #include "drivers/disk_driver.h"
@@ -14,6 +15,7 @@
 #define MAX_SECTORS       16384u            /* 8 MiB per command: two 4 MiB PRD entries */
 #define BOUNCE_PAGES      32                /* 128 KiB for buffers the HBA cannot reach */
 #define TIMEOUT_ENGINE_MS 500
+#define TIMEOUT_LINK_MS   1000
 #define TIMEOUT_CMD_MS    10000
 #define TIMEOUT_FLUSH_MS  30000
 
@@ -52,6 +54,25 @@ static bool stop_engine(struct ahci_disk *a)
     return wait_port_clear(a, AHCI_PxCMD, AHCI_PxCMD_CR, TIMEOUT_ENGINE_MS);
 }
 
+/* COMRESET (AHCI 10.4.2), with the command engine stopped: DET = 1 for at least 1 ms, then 0;
+ * wait for the link (DET = 3) and for the device's signature FIS to clear BSY. This is what
+ * aborts a command the device is still working on: stopping the engine alone does not. */
+static bool port_reset(struct ahci_disk *a)
+{
+    uint32_t sctl = port_read(a, AHCI_PxSCTL) & ~0xFu;
+    port_write(a, AHCI_PxSCTL, sctl | 1);
+    drv_delay_us(2000);
+    port_write(a, AHCI_PxSCTL, sctl);
+    uint64_t deadline = drv_deadline_ms(TIMEOUT_LINK_MS);
+    while ((port_read(a, AHCI_PxSSTS) & 0xF) != 3) {
+        if (drv_expired(deadline))
+            return false;
+        cpu_relax();
+    }
+    port_write(a, AHCI_PxSERR, 0xFFFFFFFFu);
+    return wait_port_clear(a, AHCI_PxTFD, ATA_SR_BSY | ATA_SR_DRQ, TIMEOUT_CMD_MS);
+}
+
 /* The device must be idle (BSY and DRQ clear) before ST is set; CLO or a COMRESET makes it so
  * after an error. */
 static bool start_engine(struct ahci_disk *a)
@@ -61,43 +82,40 @@ static bool start_engine(struct ahci_disk *a)
             port_write(a, AHCI_PxCMD, port_read(a, AHCI_PxCMD) | AHCI_PxCMD_CLO);
             wait_port_clear(a, AHCI_PxCMD, AHCI_PxCMD_CLO, TIMEOUT_ENGINE_MS);
         }
-        if (port_read(a, AHCI_PxTFD) & (ATA_SR_BSY | ATA_SR_DRQ)) {
-            /* COMRESET: DET = 1 for at least 1 ms, then 0, and wait for the link (DET = 3). */
-            uint32_t sctl = port_read(a, AHCI_PxSCTL) & ~0xFu;
-            port_write(a, AHCI_PxSCTL, sctl | 1);
-            drv_delay_us(2000);
-            port_write(a, AHCI_PxSCTL, sctl);
-            uint64_t deadline = drv_deadline_ms(1000);
-            while ((port_read(a, AHCI_PxSSTS) & 0xF) != 3 && !drv_expired(deadline))
-                cpu_relax();
-            port_write(a, AHCI_PxSERR, 0xFFFFFFFFu);
-            if (!wait_port_clear(a, AHCI_PxTFD, ATA_SR_BSY | ATA_SR_DRQ, TIMEOUT_CMD_MS))
-                return false;
-        }
+        if ((port_read(a, AHCI_PxTFD) & (ATA_SR_BSY | ATA_SR_DRQ)) && !port_reset(a))
+            return false;
     }
     port_write(a, AHCI_PxIS, 0xFFFFFFFFu);
     port_write(a, AHCI_PxCMD, port_read(a, AHCI_PxCMD) | AHCI_PxCMD_ST);
     return true;
 }
 
-/* After a failed command: stop the engine (which clears PxCI), clear the error state, restart. */
-static int recover(struct ahci_disk *a, const char *what)
+static int disable(struct ahci_disk *a, const char *why)
+{
+    log_printf("tessera: disk %s: %s; disk disabled\n", a->dev.name, why);
+    a->dev.ready = false;
+    return BLKDEV_ENOTREADY;
+}
+
+/* After a failed command (AHCI 6.2.2.1): stop the engine (which clears PxCI), clear the error
+ * state, restart. A command that timed out may still be active in the device, and an engine
+ * that does not stop is hung: both get a COMRESET first. */
+static int recover(struct ahci_disk *a, const char *what, bool timed_out)
 {
     uint32_t is = port_read(a, AHCI_PxIS), tfd = port_read(a, AHCI_PxTFD), serr = port_read(a, AHCI_PxSERR);
-    log_printf("tessera: disk %s: %s (PxIS %#x, PxTFD %#x, PxSERR %#x); recovering the port\n", a->dev.name, what,
-               is, tfd, serr);
-    if (!stop_engine(a)) {
-        log_printf("tessera: disk %s: command engine does not stop; disk disabled\n", a->dev.name);
-        a->dev.ready = false;
-        return BLKDEV_ENOTREADY;
+    log_printf("tessera: disk %s: %s (PxIS %#x, PxTFD %#x, PxSERR %#x); %s\n", a->dev.name, what, is, tfd, serr,
+               timed_out ? "resetting the port" : "recovering the port");
+    bool stopped = stop_engine(a);
+    if (!stopped || timed_out) {
+        if (!port_reset(a))
+            return disable(a, "port does not come back after COMRESET");
+        if (!stopped && !stop_engine(a))
+            return disable(a, "command engine does not stop");
     }
     port_write(a, AHCI_PxSERR, 0xFFFFFFFFu);
     port_write(a, AHCI_PxIS, 0xFFFFFFFFu);
-    if (!start_engine(a)) {
-        log_printf("tessera: disk %s: port does not come back after reset; disk disabled\n", a->dev.name);
-        a->dev.ready = false;
-        return BLKDEV_ENOTREADY;
-    }
+    if (!start_engine(a))
+        return disable(a, "port does not come back after reset");
     return BLKDEV_EIO;
 }
 
@@ -123,18 +141,18 @@ static int run_command(struct ahci_disk *a, const struct ata_taskfile *tf, uint6
     for (;;) {
         uint32_t is = port_read(a, AHCI_PxIS);
         if (is & AHCI_PxIS_ERRORS)
-            return recover(a, "command failed");
+            return recover(a, "command failed", false);
         if (!(port_read(a, AHCI_PxCI) & 1))
             break;
         if (drv_expired(deadline))
-            return recover(a, "command timed out");
+            return recover(a, "command timed out", true);
         cpu_relax();
     }
     dma_barrier();
     if (port_read(a, AHCI_PxTFD) & (ATA_SR_ERR | ATA_SR_DF))
-        return recover(a, "device reported an error");
+        return recover(a, "device reported an error", false);
     if (bytes && a->cmd_list[0].prdbc != bytes)
-        return recover(a, "short transfer");
+        return recover(a, "short transfer", false);
     return BLKDEV_OK;
 }
 

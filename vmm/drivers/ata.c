@@ -126,3 +126,28 @@ bool ata_channel_ports(uint8_t prog_if, const uint32_t bar_raw[6], unsigned chan
     *ctl = (uint16_t)(k.base + 2);      /* the control block BAR's register at offset 2 */
     return true;
 }
+
+enum ata_failure ata_classify_failure(uint8_t status)
+{
+    if (status == 0xFF)
+        return ATA_FAILURE_GONE;
+    if (status & ATA_SR_BSY)
+        return ATA_FAILURE_BUSY;        /* the other bits are not valid while BSY is set */
+    if (status & ATA_SR_DF)
+        return ATA_FAILURE_DEVICE_FAULT;
+    if (status & ATA_SR_ERR)
+        return ATA_FAILURE_ERROR;
+    return ATA_FAILURE_PROTOCOL;
+}
+
+const char *ata_failure_text(enum ata_failure f)
+{
+    switch (f) {
+    case ATA_FAILURE_BUSY: return "timed out, device busy";
+    case ATA_FAILURE_GONE: return "no answer, bus floating";
+    case ATA_FAILURE_DEVICE_FAULT: return "device fault";
+    case ATA_FAILURE_ERROR: return "device reported an error";
+    case ATA_FAILURE_PROTOCOL: return "unexpected device state";
+    }
+    return "unknown failure";
+}

@@ -64,6 +64,20 @@ bool ata_build_rw(struct ata_taskfile *tf, uint64_t lba, uint32_t count, bool wr
 void ata_build_flush(struct ata_taskfile *tf, bool lba48);
 void ata_build_identify(struct ata_taskfile *tf);
 
+/* Why a PIO command did not finish, judged from the status register read when the driver gave
+ * up on it: the device stayed busy past the deadline, the bus floats (status 0xFF: the device is
+ * gone), the device reported a fault or an error, or it is in a state the protocol does not
+ * allow there (e.g. no DRQ for a data block). */
+enum ata_failure {
+    ATA_FAILURE_BUSY,
+    ATA_FAILURE_GONE,
+    ATA_FAILURE_DEVICE_FAULT,
+    ATA_FAILURE_ERROR,
+    ATA_FAILURE_PROTOCOL,
+};
+enum ata_failure ata_classify_failure(uint8_t status);
+const char *ata_failure_text(enum ata_failure f);
+
 /* The ports of IDE channel (0 primary, 1 secondary): the legacy ones unless the programming
  * interface says the channel is in native-PCI mode, then BAR 0/1 (primary) or 2/3 (secondary).
  * ctl is the port of the alternate-status/device-control register. False if a native channel's

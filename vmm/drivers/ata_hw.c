@@ -1,5 +1,6 @@
 /* ATA disks on an IDE controller, PIO data transfer (what Bochs and QEMU's pc machine offer).
- * Every wait is bounded; an error or timeout resets the channel and returns BLKDEV_EIO. */
+ * Every wait is bounded; an error or timeout is logged with the device's registers, resets the
+ * channel and returns BLKDEV_EIO (BLKDEV_ENOTREADY, disk disabled, if the channel stays busy). */
 #include "drivers/ata.h"
 #include "drivers/clock.h"
 #include "drivers/disk_driver.h"
@@ -111,8 +112,17 @@ static bool issue(struct ata_disk *a, const struct ata_taskfile *tf)
     return true;
 }
 
-static int failed(struct ata_disk *a)
+/* A command that did not finish cleanly: log why (from the registers, before the reset clears
+ * them), then reset the channel, the one way back that works whether the device reported an
+ * error, stopped answering or lost track of the protocol. */
+static int failed(struct ata_disk *a, const char *what)
 {
+    uint8_t st = alt_status(a);
+    enum ata_failure why = ata_classify_failure(st);
+    bool has_error_reg = why == ATA_FAILURE_ERROR || why == ATA_FAILURE_DEVICE_FAULT;
+    uint8_t err = has_error_reg ? inb((uint16_t)(a->cmd + REG_ERROR)) : 0;
+    log_printf("tessera: disk %s: %s: %s (status %#x, error %#x); resetting the channel\n", a->dev.name, what,
+               ata_failure_text(why), st, err);
     channel_reset(a);
     return a->dev.ready ? BLKDEV_EIO : BLKDEV_ENOTREADY;
 }
@@ -121,17 +131,19 @@ static int ata_read(struct blkdev *d, uint64_t lba, uint32_t count, void *buf)
 {
     struct ata_disk *a = d->driver;
     struct ata_taskfile tf;
-    if (!ata_build_rw(&tf, lba, count, false, false, a->id.lba48) || !issue(a, &tf))
-        return failed(a);
+    if (!ata_build_rw(&tf, lba, count, false, false, a->id.lba48))
+        return BLKDEV_EIO;
+    if (!issue(a, &tf))
+        return failed(a, "read");
     uint8_t *p = buf;
     for (uint32_t i = 0; i < count; i++, p += d->sector_size) {
         if (!wait_drq(a, TIMEOUT_CMD_MS))
-            return failed(a);
+            return failed(a, "read");
         hw_insw(a->cmd, p, d->sector_size / 2);
     }
     uint8_t st;
     if (!wait_not_busy(a, TIMEOUT_CMD_MS, &st) || (st & (ATA_SR_ERR | ATA_SR_DF | ATA_SR_DRQ)))
-        return failed(a);
+        return failed(a, "read");
     return BLKDEV_OK;
 }
 
@@ -139,19 +151,21 @@ static int ata_write(struct blkdev *d, uint64_t lba, uint32_t count, const void 
 {
     struct ata_disk *a = d->driver;
     struct ata_taskfile tf;
-    if (!ata_build_rw(&tf, lba, count, true, false, a->id.lba48) || !issue(a, &tf))
-        return failed(a);
+    if (!ata_build_rw(&tf, lba, count, true, false, a->id.lba48))
+        return BLKDEV_EIO;
+    if (!issue(a, &tf))
+        return failed(a, "write");
     const uint8_t *p = buf;
     for (uint32_t i = 0; i < count; i++, p += d->sector_size) {
         if (!wait_drq(a, TIMEOUT_CMD_MS))
-            return failed(a);
+            return failed(a, "write");
         hw_outsw(a->cmd, p, d->sector_size / 2);
         settle(a);
     }
     /* The write is done when the device drops BSY after the last block without an error. */
     uint8_t st;
     if (!wait_not_busy(a, TIMEOUT_CMD_MS, &st) || (st & (ATA_SR_ERR | ATA_SR_DF | ATA_SR_DRQ)))
-        return failed(a);
+        return failed(a, "write");
     return BLKDEV_OK;
 }
 
@@ -162,7 +176,7 @@ static int ata_flush(struct blkdev *d)
     ata_build_flush(&tf, a->id.lba48 && a->id.flush_ext);
     uint8_t st;
     if (!issue(a, &tf) || !wait_not_busy(a, TIMEOUT_FLUSH_MS, &st) || (st & (ATA_SR_ERR | ATA_SR_DF)))
-        return failed(a);
+        return failed(a, "flush");
     return BLKDEV_OK;
 }
 

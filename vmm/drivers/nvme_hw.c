@@ -61,7 +61,12 @@ static bool wait_ready(const struct nvme_disk *n, bool ready)
     }
 }
 
-/* Submit c on q and wait for its completion. Returns the status field, or -1 on timeout. */
+#define SUBMIT_TIMEOUT (-1)     /* no completion before the deadline */
+#define SUBMIT_OTHER   (-2)     /* a completion for another command: the queue is out of step */
+
+/* Submit c on q and wait for its completion. Returns the status field (0 = success),
+ * SUBMIT_TIMEOUT or SUBMIT_OTHER; after either of the last two only a controller reset puts the
+ * queue back in step with the driver. */
 static int submit(struct nvme_disk *n, struct nvme_queue *q, struct nvme_sqe *c, uint32_t timeout_ms)
 {
     uint16_t cid = ++n->next_cid;
@@ -75,7 +80,7 @@ static int submit(struct nvme_disk *n, struct nvme_queue *q, struct nvme_sqe *c,
     volatile struct nvme_cqe *e = &q->cq[q->cq_head];
     while ((e->status & 1) != q->phase) {
         if (drv_expired(deadline))
-            return -1;
+            return SUBMIT_TIMEOUT;
         cpu_relax();
     }
     dma_barrier();
@@ -85,7 +90,7 @@ static int submit(struct nvme_disk *n, struct nvme_queue *q, struct nvme_sqe *c,
         q->phase ^= 1;
     reg_write32(n, (uint32_t)nvme_cq_doorbell(q->qid, n->cap.doorbell_stride), q->cq_head);
     if (done.cid != cid)
-        return 0x7FFF;          /* not ours: treat as a failure, never as success */
+        return SUBMIT_OTHER;    /* never taken for ours: its status says nothing about our command */
     return nvme_cqe_status(&done) & 0x7FF;
 }
 
@@ -135,15 +140,26 @@ static bool controller_start(struct nvme_disk *n, char *why, size_t why_len)
     return true;
 }
 
+/* A failed I/O command. A status from the controller is an I/O error and the queues stay usable,
+ * unless the controller also declares itself failed (CSTS.CFS) or its registers read all ones
+ * (gone). A timeout or a stray completion means the queue and the driver disagree. Those get a
+ * controller reset, which also aborts the command, so it cannot write into the caller's buffer
+ * later, and rebuilds the queues; a controller that does not come back disables the disk. */
 static int io_failed(struct nvme_disk *n, int st, const char *what)
 {
     if (st > 0) {
         log_printf("tessera: disk %s: %s failed, status %#x (SCT %u, SC %#x)\n", n->dev.name, what, st,
                    (st >> 8) & 7, st & 0xFF);
-        return BLKDEV_EIO;
+        uint32_t csts = reg_read32(n, NVME_REG_CSTS);
+        if (csts != 0xFFFFFFFFu && !(csts & NVME_CSTS_CFS))
+            return BLKDEV_EIO;
+        log_printf("tessera: disk %s: controller %s (CSTS %#x); resetting the controller\n", n->dev.name,
+                   csts == 0xFFFFFFFFu ? "does not answer" : "reports a fatal error", csts);
+    } else {
+        log_printf("tessera: disk %s: %s %s; resetting the controller\n", n->dev.name, what,
+                   st == SUBMIT_TIMEOUT ? "timed out" : "got another command's completion");
     }
     char why[96];
-    log_printf("tessera: disk %s: %s timed out; resetting the controller\n", n->dev.name, what);
     if (!controller_start(n, why, sizeof(why))) {
         log_printf("tessera: disk %s: reset failed: %s; disk disabled\n", n->dev.name, why);
         n->dev.ready = false;
