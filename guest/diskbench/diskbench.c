@@ -76,42 +76,16 @@ static int measure_minidisk(uint64_t seq_bytes, uint32_t request_sectors, uint64
     return VIRTIO_BLK_S_OK;
 }
 
-/* "12.3 MB/s" or "1550 IOPS" (or raw ticks when the TSC rate is unknown) into out. */
-static void format_rate(char *out, size_t size, enum pattern p, uint64_t amount, uint64_t ticks, uint64_t khz)
+/* Prints " NAME=12.3 MB/s" or " NAME=1550 IOPS" (raw ticks when the TSC rate is unknown). */
+static void print_rate(const char *name, enum pattern p, uint64_t amount, uint64_t ticks, uint64_t khz)
 {
-    static const char digits[] = "0123456789";
-    char tmp[32];
-    uint64_t value;
-    unsigned tenths = 0;
-    const char *unit;
-    bool sequential = p == SEQ_WRITE || p == SEQ_READ;
-    if (khz == 0 || ticks == 0) {
-        value = ticks;
-        unit = " ticks";
-        sequential = false;
-    } else if (sequential) {
-        uint64_t t = amount * khz / ticks / 100;     /* MB/s (10^6 bytes) in tenths */
-        value = t / 10;
-        tenths = (unsigned)(t % 10);
-        unit = " MB/s";
-    } else {
-        value = amount * khz * 1000 / ticks;
-        unit = " IOPS";
-    }
-    size_t n = 0;
-    do
-        tmp[n++] = digits[value % 10];
-    while ((value /= 10) != 0 && n < sizeof(tmp));
-    size_t o = 0;
-    while (n && o + 1 < size)
-        out[o++] = tmp[--n];
-    if (sequential && o + 2 < size) {
-        out[o++] = '.';
-        out[o++] = digits[tenths];
-    }
-    for (const char *u = unit; *u && o + 1 < size; u++)
-        out[o++] = *u;
-    out[o] = 0;
+    if (khz == 0 || ticks == 0)
+        console_printf(" %s=%lu ticks", name, ticks);
+    else if (p == SEQ_WRITE || p == SEQ_READ) {
+        uint64_t tenths = amount * khz / ticks / 100;     /* MB/s (10^6 bytes) in tenths */
+        console_printf(" %s=%lu.%lu MB/s", name, tenths / 10, tenths % 10);
+    } else
+        console_printf(" %s=%lu IOPS", name, amount * khz * 1000 / ticks);
 }
 
 void guest_main(const struct boot_info *boot)
@@ -166,13 +140,14 @@ void guest_main(const struct boot_info *boot)
         for (unsigned p = 0; p < PATTERNS; p++) {
             if (minidisk.amount[p] == 0)
                 continue;
-            char mine[32], theirs[32] = "?";
-            format_rate(mine, sizeof(mine), p, minidisk.amount[p], minidisk.ticks[p], khz);
+            console_printf("diskbench: %s", pattern_names[p]);
+            if (have_driver && same_work && minidisk.ticks[p] != 0)
+                print_rate("driver", p, driver.amount[p], driver.ticks[p], khz);
+            print_rate("minidisk", p, minidisk.amount[p], minidisk.ticks[p], khz);
             if (!have_driver || !same_work || minidisk.ticks[p] == 0) {
-                console_printf("diskbench: %s minidisk=%s\n", pattern_names[p], mine);
+                console_printf("\n");
                 continue;
             }
-            format_rate(theirs, sizeof(theirs), p, driver.amount[p], driver.ticks[p], khz);
             uint64_t milli = driver.ticks[p] * 1000 / minidisk.ticks[p];
             /* What each request costs on top of the driver, in TSC ticks: the figure that carries
              * over to other disks, since it does not depend on the device's own speed. */
@@ -180,8 +155,8 @@ void guest_main(const struct boot_info *boot)
             uint64_t requests = p == SEQ_WRITE || p == SEQ_READ
                                     ? (minidisk.amount[p] + (request_kib << 10) - 1) / (request_kib << 10)
                                     : minidisk.amount[p];
-            console_printf("diskbench: %s driver=%s minidisk=%s ratio=%lu.%03lu extra_ticks_per_request=%lu\n",
-                           pattern_names[p], theirs, mine, milli / 1000, milli % 1000, extra / requests);
+            console_printf(" ratio=%lu.%03lu extra_ticks_per_request=%lu\n", milli / 1000, milli % 1000,
+                           extra / requests);
         }
     }
     virtio_blk_reset(&vb);

@@ -91,6 +91,15 @@ static struct diskcheck_env env_for_test(void)
     return e;
 }
 
+/* The whole self-check on m with the test environment; returns what it printed. */
+static const char *run_check(struct mem_blkdev *m, struct diskcheck_result *r)
+{
+    struct diskcheck_env env = env_for_test();
+    host_console_reset();
+    diskcheck_execute(&m->dev, &env, r);
+    return host_console();
+}
+
 static bool inside_scratch(uint64_t lba, uint32_t count)
 {
     for (unsigned i = 2; i < 4; i++)
@@ -105,11 +114,8 @@ static void test_good_disk_passes_and_writes_only_scratch(void **state)
     struct mem_blkdev *m = make_disk(std_parts, 4);
     uint8_t *before = malloc((size_t)SECTORS * 512);
     memcpy(before, m->data, (size_t)SECTORS * 512);
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
-    const char *out = host_console();
+    const char *out = run_check(m, &r);
     assert_int_equal(r.failed, 0);
     assert_int_equal(r.passed, 2 + 2 + 2 * 7 + 4);
     assert_null(strstr(out, "not ok"));
@@ -142,10 +148,8 @@ static void test_no_scratch_partition_means_no_writes(void **state)
 {
     (void)state;
     struct mem_blkdev *m = make_disk(std_parts, 2);
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
+    run_check(m, &r);
     assert_int_equal(r.failed, 0);
     assert_int_equal(r.passed, 4);
     assert_false(r.measured);
@@ -168,11 +172,8 @@ static void test_lost_writes_are_noticed(void **state)
     struct blkdev_ops ops = *m->dev.ops;
     ops.write = lost_write;
     m->dev.ops = &ops;
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
-    const char *out = host_console();
+    const char *out = run_check(m, &r);
     assert_true(r.failed >= 8);     /* four round trips on each scratch partition */
     assert_non_null(strstr(out, "not ok 5 - selfcheck1: first and last sector written, flushed, read back"));
     assert_non_null(strstr(out, "unaligned buffers"));
@@ -185,11 +186,8 @@ static void test_io_error_is_reported(void **state)
     struct mem_blkdev *m = make_disk(std_parts, 4);
     m->fail_lba = std_parts[3].last;        /* the last sector of selfcheckB */
     m->fail_err = BLKDEV_EIO;
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
-    const char *out = host_console();
+    const char *out = run_check(m, &r);
     assert_non_null(strstr(out, "not ok 12 - selfcheckB: first and last sector"));
     assert_non_null(strstr(out, "ok 5 - selfcheck1: first and last"));
     assert_true(r.failed >= 1);
@@ -206,11 +204,8 @@ static void test_recovery_checked_after_an_error(void **state)
     m->fail_lba = std_parts[1].last;
     m->fail_err = BLKDEV_EIO;
     m->fail_once = true;
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
-    const char *out = host_console();
+    const char *out = run_check(m, &r);
     assert_non_null(strstr(out, "not ok 4 - data: first and last sector read"));
     assert_non_null(strstr(out, "ok 23 - device: still answers after 1 I/O error: sector 0 and last sector read back "
                                 "unchanged\n22 passed, 1 failed\n"));
@@ -221,8 +216,7 @@ static void test_recovery_checked_after_an_error(void **state)
     /* Every flush fails: one error per scratch partition, and the disk still reads. */
     m = make_disk(std_parts, 4);
     m->fail_flush = BLKDEV_EIO;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
+    run_check(m, &r);
     assert_non_null(strstr(host_console(), "not ok 9 - selfcheck1: flush\n"));
     assert_non_null(strstr(host_console(), "ok 23 - device: still answers after 2 I/O errors"));
     assert_int_equal(r.failed, 2);
@@ -275,11 +269,8 @@ static void test_recovery_check_notices_stale_data(void **state)
     (void)state;
     struct blkdev_ops ops;
     struct mem_blkdev *m = disk_with_read(stale_read, &ops);
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
-    const char *out = host_console();
+    const char *out = run_check(m, &r);
     assert_true(had_error);
     assert_non_null(strstr(out, "not ok 4 - data: first and last sector read"));
     assert_non_null(strstr(out, "not ok 23 - device: still answers after 1 I/O error"));
@@ -292,11 +283,8 @@ static void test_recovery_check_notices_a_disabled_disk(void **state)
     (void)state;
     struct blkdev_ops ops;
     struct mem_blkdev *m = disk_with_read(giving_up_read, &ops);
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
-    const char *out = host_console();
+    const char *out = run_check(m, &r);
     assert_false(m->dev.ready);
     assert_int_equal(m->dev.stats.read_errors, 1);  /* later calls are refused, not counted */
     /* The throughput measurement fails as one check instead of four figures: check 20. */
@@ -315,11 +303,8 @@ static void test_no_recovery_check_without_a_baseline(void **state)
     struct mem_blkdev *m = make_disk(std_parts, 4);
     m->fail_lba = 0;
     m->fail_err = BLKDEV_EIO;
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
-    const char *out = host_console();
+    const char *out = run_check(m, &r);
     assert_non_null(strstr(out, "not ok 1 - device: sector 0 and last sector"));
     assert_non_null(strstr(out, "# device errors, but sector 0 or the last sector was unreadable from the start: "
                                 "recovery not checked\n"));
@@ -333,10 +318,8 @@ static void test_no_gpt_stops(void **state)
     struct mem_blkdev *m = make_disk(std_parts, 4);
     memset(mem_blkdev_sector(m, 1), 0, 512);
     memset(mem_blkdev_sector(m, SECTORS - 1), 0, 512);
-    struct diskcheck_env env = env_for_test();
     struct diskcheck_result r;
-    host_console_reset();
-    diskcheck_execute(&m->dev, &env, &r);
+    run_check(m, &r);
     assert_int_equal(r.passed, 1);
     assert_int_equal(r.failed, 1);
     assert_non_null(strstr(host_console(), "not ok 2 - GPT read"));
