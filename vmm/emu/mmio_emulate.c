@@ -2,6 +2,7 @@
  * instruction at CS:RIP, perform its memory access on the guest-physical bus (devices or the
  * empty bus), update registers as the CPU would, and move RIP past it. */
 #include "emu/mmio_emulate.h"
+#include "x86.h"
 #include "emu/decode.h"
 #include "emu/guest_walk.h"
 #include "lib/log.h"
@@ -15,8 +16,6 @@
  * and exits again, so one exit never holds the host for long. */
 #define REP_ELEMENTS_PER_EXIT 4096
 
-#define RFLAGS_DF (1ull << 10)
-#define CR4_LA57  (1ull << 12)
 
 static const uint32_t segment_base_field[] = {
     [SEG_ES] = VMCS_GUEST_ES_BASE, [SEG_CS] = VMCS_GUEST_CS_BASE, [SEG_SS] = VMCS_GUEST_SS_BASE,

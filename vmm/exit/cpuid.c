@@ -7,6 +7,7 @@
  * (the lead enables INVPCID in the secondary controls when the CPU allows; CR4.PCIDE works under
  * EPT), RDTSCP (the lead enables it; TSC_AUX is passed through), XSAVEOPT/XSAVEC. */
 #include "exit/handlers.h"
+#include "x86.h"
 #include "hypercall.h"
 #include "lib/mem.h"
 #include "vmx/vmcs.h"
@@ -340,8 +341,6 @@ unsigned cpuid_guest_maxphyaddr(unsigned guest_id)
     return (bits >= 32 && bits <= 52) ? bits : 36;
 }
 
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_PKE     (1ull << 22)
 
 /* Out of line: its register pressure would otherwise cost the fast path a prologue. */
 static __attribute__((noinline)) enum exit_result cpuid_answer_general(struct guest *g);

@@ -3,48 +3,18 @@
  * CR3 and CR8 when those exits are on, CLTS and LMSW. The guest sees its own values through
  * the read shadows; the real registers keep the fixed bits underneath. */
 #include "exit/handlers.h"
+#include "x86.h"
 #include "lib/mem.h"
 #include "vmx/vmcs.h"
 
-#define CR0_PE   (1ull << 0)
-#define CR0_MP   (1ull << 1)
-#define CR0_EM   (1ull << 2)
-#define CR0_TS   (1ull << 3)
-#define CR0_ET   (1ull << 4)
-#define CR0_NE   (1ull << 5)
-#define CR0_WP   (1ull << 16)
-#define CR0_AM   (1ull << 18)
-#define CR0_NW   (1ull << 29)
-#define CR0_CD   (1ull << 30)
-#define CR0_PG   (1ull << 31)
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
                      CR0_NW | CR0_CD | CR0_PG)
 
-#define CR4_PSE      (1ull << 4)
-#define CR4_PAE      (1ull << 5)
-#define CR4_PGE      (1ull << 7)
-#define CR4_UMIP     (1ull << 11)
-#define CR4_LA57     (1ull << 12)
-#define CR4_VMXE     (1ull << 13)
-#define CR4_SMXE     (1ull << 14)
-#define CR4_FSGSBASE (1ull << 16)
-#define CR4_PCIDE    (1ull << 17)
-#define CR4_OSXSAVE  (1ull << 18)
-#define CR4_KL       (1ull << 19)
-#define CR4_SMEP     (1ull << 20)
-#define CR4_SMAP     (1ull << 21)
-#define CR4_PKE      (1ull << 22)
-#define CR4_CET      (1ull << 23)
-#define CR4_PKS      (1ull << 24)
-#define CR4_UINTR    (1ull << 25)
-#define CR4_LAM_SUP  (1ull << 28)
 /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT: need no CPUID gate */
 #define CR4_ALWAYS   0x7FFull
 /* Features cpuid.c hides: their CR4 bits exit so the guest gets the #GP a CPU without them gives. */
 #define CR4_HIDDEN   (CR4_VMXE | CR4_SMXE | CR4_KL | CR4_CET | CR4_PKS | CR4_UINTR | CR4_LAM_SUP)
 
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
 
 /* Access types in the exit qualification (SDM table 28-3) */
 enum { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };

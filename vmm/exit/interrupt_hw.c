@@ -1,11 +1,11 @@
 /* External-interrupt exits. Tessera masks every interrupt source at boot, so one arriving is
  * unexpected but harmless: acknowledge it at the local APIC and let the guest run on. */
 #include "exit/handlers.h"
+#include "x86.h"
 #include "hw/portio.h"
 #include "lib/log.h"
 #include "vmx/vmcs.h"
 
-#define MSR_APIC_BASE 0x1B
 #define APIC_EOI      0xB0
 #define X2APIC_EOI    0x80B
 
@@ -15,7 +15,7 @@ enum exit_result exit_handle_external_interrupt(struct guest *g)
 {
     uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
     if (info & INTR_INFO_VALID) { /* acknowledged on exit: the vector is ours to EOI */
-        uint64_t base = rdmsr(MSR_APIC_BASE);
+        uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
         if (base & (1u << 10))
             wrmsr(X2APIC_EOI, 0);
         else

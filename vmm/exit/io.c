@@ -3,13 +3,13 @@
  * at most IO_REP_BATCH elements per exit so a long REP cannot monopolise the CPU.
  * No segment-limit or segment-permission checks are made on the string operand. */
 #include "exit/handlers.h"
+#include "x86.h"
 #include "dev/ports.h"
 #include "emu/guest_walk.h"
 #include "mem/gpa_bus.h"
 #include "vmx/vmcs.h"
 
 #define IO_REP_BATCH 4096
-#define RFLAGS_DF    (1ull << 10)
 #define PAGE_SIZE_4K 4096ull
 
 /* Exit qualification for I/O instructions (SDM table 28-5) */

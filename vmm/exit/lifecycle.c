@@ -1,9 +1,9 @@
 /* Exits that decide whether a guest runs on: HLT, triple fault, INIT, the preemption timer. */
 #include "exit/guest_dump.h"
+#include "x86.h"
 #include "exit/handlers.h"
 #include "vmx/vmcs.h"
 
-#define RFLAGS_IF (1u << 9)
 
 enum exit_result exit_handle_hlt(struct guest *g)
 {

@@ -7,20 +7,10 @@
  * other bits are ignored without a fault, because Linux clears bits it does not like with
  * plain WRMSR. It reads BTS and PEBS as unavailable (bits 11, 12), matching the hidden DS. */
 #include "exit/handlers.h"
+#include "x86.h"
 #include "lib/mem.h"
 #include "vmx/vmcs.h"
 
-#define MSR_IA32_TSC            0x010
-#define MSR_IA32_PLATFORM_ID    0x017
-#define MSR_IA32_APIC_BASE      0x01B
-#define MSR_IA32_BIOS_SIGN_ID   0x08B
-#define MSR_IA32_MTRRCAP        0x0FE
-#define MSR_IA32_SYSENTER_CS    0x174
-#define MSR_IA32_SYSENTER_ESP   0x175
-#define MSR_IA32_SYSENTER_EIP   0x176
-#define MSR_IA32_MCG_CAP        0x179
-#define MSR_IA32_MCG_STATUS     0x17A
-#define MSR_IA32_MISC_ENABLE    0x1A0
 #define MSR_MTRR_PHYS_FIRST     0x200
 #define MSR_MTRR_PHYS_LAST      (0x200 + 2 * MTRR_VAR_COUNT - 1)
 #define MSR_MTRR_FIX_64K_00000  0x250
@@ -28,22 +18,8 @@
 #define MSR_MTRR_FIX_16K_A0000  0x259
 #define MSR_MTRR_FIX_4K_C0000   0x268
 #define MSR_MTRR_FIX_4K_F8000   0x26F
-#define MSR_IA32_PAT            0x277
 #define MSR_MTRR_DEF_TYPE       0x2FF
-#define MSR_EFER                0xC0000080u
-#define MSR_STAR                0xC0000081u
-#define MSR_LSTAR               0xC0000082u
-#define MSR_CSTAR               0xC0000083u
-#define MSR_SFMASK              0xC0000084u
-#define MSR_FS_BASE             0xC0000100u
-#define MSR_GS_BASE             0xC0000101u
-#define MSR_KERNEL_GS_BASE      0xC0000102u
-#define MSR_TSC_AUX             0xC0000103u
 
-#define EFER_SCE (1ull << 0)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
 
 #define APIC_BASE_BSP      (1ull << 8)
 #define APIC_BASE_ENABLE   (1ull << 11)
@@ -53,7 +29,6 @@
 #define MISC_ENABLE_FAST_STRINGS  (1ull << 0)
 #define MISC_ENABLE_INIT  (MISC_ENABLE_FAST_STRINGS | (1ull << 11) | (1ull << 12))
 
-#define CR0_PG (1ull << 31)
 
 void msr_vcpu_init(struct vcpu *v)
 {
@@ -79,8 +54,8 @@ void msr_bitmap_init(uint8_t *bitmap)
 {
     /* Guest values of these live in the VMCS guest area or are swapped by the lead per guest. */
     static const uint32_t native[] = {
-        MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
-        MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_TSC_AUX,
+        MSR_IA32_FS_BASE, MSR_IA32_GS_BASE, MSR_IA32_KERNEL_GS_BASE, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
+        MSR_IA32_SYSENTER_EIP, MSR_IA32_STAR, MSR_IA32_LSTAR, MSR_IA32_CSTAR, MSR_IA32_FMASK, MSR_IA32_TSC_AUX,
     };
     memset(bitmap, 0xFF, 4096);
     for (unsigned i = 0; i < sizeof(native) / sizeof(native[0]); i++)
@@ -189,7 +164,7 @@ static int msr_read(struct guest *g, uint32_t msr, uint64_t *value)
         return 0;
     }
     switch (msr) {
-    case MSR_EFER:              *value = vmcs_read(VMCS_GUEST_EFER); return 0;
+    case MSR_IA32_EFER:              *value = vmcs_read(VMCS_GUEST_EFER); return 0;
     case MSR_IA32_PAT:          *value = vmcs_read(VMCS_GUEST_PAT); return 0;
     case MSR_IA32_APIC_BASE:    *value = g->vcpu.apic_base; return 0;
     case MSR_IA32_MTRRCAP:      *value = MTRRCAP_VALUE; return 0;
@@ -222,7 +197,7 @@ static int msr_write(struct guest *g, uint32_t msr, uint64_t value)
         return 0;
     }
     switch (msr) {
-    case MSR_EFER:
+    case MSR_IA32_EFER:
         return efer_write(g, value);
     case MSR_IA32_PAT:
         if (!pat_valid(value))

@@ -1,18 +1,10 @@
 /* XSETBV: validate the new XCR0 as the CPU would, against the state components the guest's
  * CPUID offers, and keep it per guest (the lead loads it into XCR0 before entering the guest). */
 #include "exit/handlers.h"
+#include "x86.h"
 #include "vmx/vmcs.h"
 
-#define CR4_OSXSAVE (1ull << 18)
 
-#define XCR0_X87      (1ull << 0)
-#define XCR0_SSE      (1ull << 1)
-#define XCR0_AVX      (1ull << 2)
-#define XCR0_BNDREG   (1ull << 3)
-#define XCR0_BNDCSR   (1ull << 4)
-#define XCR0_AVX512   (7ull << 5)           /* opmask, ZMM_Hi256, Hi16_ZMM */
-#define XCR0_TILECFG  (1ull << 17)
-#define XCR0_TILEDATA (1ull << 18)
 
 /* XCR0 bits the guest may set: CPUID 0xD.0 EDX:EAX of the guest's view. */
 static uint64_t xcr0_supported(struct guest *g)

@@ -4,6 +4,7 @@
 #define TESSERA_GUEST_H
 
 #include <stdbool.h>
+#include "x86.h"
 #include <stddef.h>
 #include <stdint.h>
 #include "bootinfo.h"
@@ -31,6 +32,7 @@ struct vcpu {
     uint64_t xcr0;
     void *xsave_area;           /* 64-byte aligned, sized from CPUID 0xD */
     uint64_t kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
+    uint64_t dr[4], dr6;        /* DR7 and DEBUGCTL live in the VMCS (load/save debug controls) */
 
     /* Emulated MSRs and registers */
     uint64_t apic_base;
@@ -68,6 +70,15 @@ struct mmio_region {
 
 #define GUEST_MAX_MMIO 4
 
+/* Device work an exit left unfinished because it reached its budget (bytes or time): the run
+ * loop calls run(ctx) before each VM entry of this guest while pending is set, so the work is
+ * done in the asking guest's own time, a budget at a time. run clears pending when done. */
+struct deferred_work {
+    void (*run)(void *ctx);
+    void *ctx;
+    bool pending;
+};
+
 struct pci_host;                /* dev/pci_host.h */
 struct minidisk;                /* disk/minidisk.h */
 
@@ -91,6 +102,7 @@ struct guest {
     unsigned mmio_count;
     struct pci_host *pci;       /* PCI configuration space (ports 0xCF8-0xCFF), or NULL: empty bus */
     const struct minidisk *disk; /* the minidisk behind its virtio-blk device, or NULL */
+    struct deferred_work device_work;
 
     enum guest_state state;
     enum guest_outcome outcome;
@@ -101,6 +113,7 @@ struct guest {
     uint64_t exits_total;
     uint64_t slices;            /* times the scheduler picked this guest */
     uint64_t run_tsc;           /* TSC ticks spent in this guest (guest + its exits) */
+    uint64_t max_slice_tsc;     /* the longest slice it was given, root-mode time included */
     uint64_t timeout_tsc;       /* 0 = none */
 };
 
@@ -120,14 +133,6 @@ void vcpu_gpr_write(struct vcpu *v, unsigned reg, uint64_t value);
 
 /* Queue a hardware exception for the next VM entry. Returns EXIT_CONTINUE for convenience. */
 enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
-#define VEC_DE 0
-#define VEC_DB 1
-#define VEC_UD 6
-#define VEC_NM 7
-#define VEC_DF 8
-#define VEC_GP 13
-#define VEC_PF 14
-#define VEC_MC 18
 
 /* The guest's current CPL and execution mode, read from the VMCS. */
 unsigned vcpu_cpl(void);

@@ -1,6 +1,7 @@
 /* Quieten the machine the firmware handed over: mask the 8259 PICs, every IOAPIC input and the
  * local APIC's LVT entries, and put the other CPUs into wait-for-SIPI with INIT. */
 #include <stdbool.h>
+#include "x86.h"
 #include <stdint.h>
 #include "hw/acpi.h"
 #include "hw/platform.h"
@@ -101,7 +102,6 @@ static unsigned ioapic_mask_all(uint64_t base)
 
 /* ---- local APIC (xAPIC MMIO or x2APIC MSRs) ----------------------------------------------------- */
 
-#define MSR_APIC_BASE        0x1B
 #define APIC_BASE_X2APIC     (1ull << 10)
 #define APIC_BASE_ENABLED    (1ull << 11)
 #define APIC_BASE_ADDR_MASK  0x000FFFFFFFFFF000ull
@@ -135,7 +135,7 @@ struct lapic {
 /* False when the firmware left the local APIC globally disabled. */
 static bool lapic_open(struct lapic *l)
 {
-    uint64_t base = rdmsr(MSR_APIC_BASE);
+    uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
     if (!(base & APIC_BASE_ENABLED))
         return false;
     l->x2apic = (base & APIC_BASE_X2APIC) != 0;

@@ -2,24 +2,13 @@
  * the SDM's order, so a failed VMLAUNCH/VMRESUME can be reported as "this field, this value, this
  * rule" instead of a bare error number. */
 #include <stdarg.h>
+#include "x86.h"
 #include "vmx/entry_check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "vmx/vmcs.h"
 
-#define CR0_PE        (1ull << 0)
-#define CR0_WP        (1ull << 16)
-#define CR0_PG        (1ull << 31)
-#define CR4_PAE       (1ull << 5)
-#define CR4_LA57      (1ull << 12)
-#define CR4_PCIDE     (1ull << 17)
-#define EFER_LME      (1ull << 8)
-#define EFER_LMA      (1ull << 10)
 #define EFER_ALLOWED  ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11))
-#define RFLAGS_FIXED1 (1ull << 1)
-#define RFLAGS_TF     (1ull << 8)
-#define RFLAGS_IF     (1ull << 9)
-#define RFLAGS_VM     (1ull << 17)
 #define RFLAGS_RESERVED (~0x3fffffull | (1ull << 15) | (1ull << 5) | (1ull << 3))
 #define DEBUGCTL_BTF  (1ull << 1)
 #define DEBUGCTL_RESERVED (~0xffffull | 0x3cull)

@@ -1,6 +1,7 @@
 /* The run loop: picks a guest, loads its VMCS and the state the VMCS does not switch (extended
  * FPU/SIMD state, XCR0, SYSCALL MSRs), enters it until it yields, ends or uses up its slice. */
 #include "arch/cpu.h"
+#include "x86.h"
 #include "exit/dispatch.h"
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"
@@ -12,12 +13,6 @@
 #include "vmx/vmx_hw.h"
 #include "vmx/vmx_strings.h"
 
-#define MSR_STAR           0xC0000081
-#define MSR_LSTAR          0xC0000082
-#define MSR_CSTAR          0xC0000083
-#define MSR_SFMASK         0xC0000084
-#define MSR_KERNEL_GS_BASE 0xC0000102
-#define MSR_TSC_AUX        0xC0000103
 
 static uint64_t hw_xcr0;
 
@@ -29,13 +24,13 @@ static void save_unswitched_state(struct guest *g)
         xsave(v->xsave_area, hw_xcr0);
     else
         fxsave(v->xsave_area);
-    v->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
-    v->star = rdmsr(MSR_STAR);
-    v->lstar = rdmsr(MSR_LSTAR);
-    v->cstar = rdmsr(MSR_CSTAR);
-    v->sfmask = rdmsr(MSR_SFMASK);
+    v->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+    v->star = rdmsr(MSR_IA32_STAR);
+    v->lstar = rdmsr(MSR_IA32_LSTAR);
+    v->cstar = rdmsr(MSR_IA32_CSTAR);
+    v->sfmask = rdmsr(MSR_IA32_FMASK);
     if (vmx_host.has_rdtscp)
-        v->tsc_aux = rdmsr(MSR_TSC_AUX);
+        v->tsc_aux = rdmsr(MSR_IA32_TSC_AUX);
 }
 
 static void load_unswitched_state(struct guest *g)
@@ -52,13 +47,13 @@ static void load_unswitched_state(struct guest *g)
     } else {
         fxrstor(v->xsave_area);
     }
-    wrmsr(MSR_KERNEL_GS_BASE, v->kernel_gs_base);
-    wrmsr(MSR_STAR, v->star);
-    wrmsr(MSR_LSTAR, v->lstar);
-    wrmsr(MSR_CSTAR, v->cstar);
-    wrmsr(MSR_SFMASK, v->sfmask);
+    wrmsr(MSR_IA32_KERNEL_GS_BASE, v->kernel_gs_base);
+    wrmsr(MSR_IA32_STAR, v->star);
+    wrmsr(MSR_IA32_LSTAR, v->lstar);
+    wrmsr(MSR_IA32_CSTAR, v->cstar);
+    wrmsr(MSR_IA32_FMASK, v->sfmask);
     if (vmx_host.has_rdtscp)
-        wrmsr(MSR_TSC_AUX, v->tsc_aux);
+        wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
 }
 
 static enum exit_result entry_failed(struct guest *g, int vmfail, uint32_t exit_reason)
