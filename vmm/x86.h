@@ -121,6 +121,19 @@
 #define MSR_IA32_KERNEL_GS_BASE   0xC0000102u
 #define MSR_IA32_TSC_AUX          0xC0000103u
 
+/* Speculation-control enumeration and commands (SDM Vol. 4; Intel's side-channel guidance) */
+#define CPUID7_EBX_RTM                (1u << 11)
+#define CPUID7_EDX_MD_CLEAR           (1u << 10)  /* VERW overwrites CPU buffers */
+#define CPUID7_EDX_IBRS_IBPB          (1u << 26)  /* IA32_SPEC_CTRL, IA32_PRED_CMD */
+#define CPUID7_EDX_L1D_FLUSH          (1u << 28)  /* IA32_FLUSH_CMD */
+#define CPUID7_EDX_ARCH_CAPABILITIES  (1u << 29)  /* IA32_ARCH_CAPABILITIES */
+#define ARCH_CAP_RDCL_NO              (1ull << 0) /* not affected by rogue data cache load / L1TF */
+#define ARCH_CAP_SKIP_L1DFL_VMENTRY   (1ull << 3) /* no L1D flush needed on VM entry */
+#define ARCH_CAP_MDS_NO               (1ull << 5)
+#define ARCH_CAP_TAA_NO               (1ull << 8)
+#define PRED_CMD_IBPB                 (1ull << 0)
+#define FLUSH_CMD_L1D                 (1ull << 0)
+
 /* Exception vectors */
 #define VEC_DE 0
 #define VEC_DB 1
@@ -142,5 +155,26 @@
 #define VEC_XM 19
 #define VEC_VE 20
 #define VEC_CP 21
+
+/* DR7 R/W field values, the enable bits of all four breakpoints, and IA32_DEBUGCTL.BTF
+ * (SDM Vol. 3B 17.2.4, 17.4.1) */
+#define DR7_RW_EXEC       0
+#define DR7_RW_WRITE      1
+#define DR7_RW_IO         2     /* defined only with CR4.DE=1 */
+#define DR7_RW_READ_WRITE 3
+#define DR7_ENABLES       0xFFull   /* L0-L3 and G0-G3 */
+#define DEBUGCTL_BTF      (1ull << 1) /* single-step on branches instead of instructions */
+
+/* IA32_MISC_ENABLE (SDM Vol. 4, Table 2-2) */
+#define MISC_ENABLE_FAST_STRINGS      (1ull << 0)
+#define MISC_ENABLE_TCC               (1ull << 3)   /* automatic thermal control circuit */
+#define MISC_ENABLE_PERFMON_AVAIL     (1ull << 7)   /* read-only */
+#define MISC_ENABLE_BTS_UNAVAIL       (1ull << 11)  /* read-only */
+#define MISC_ENABLE_PEBS_UNAVAIL      (1ull << 12)  /* read-only */
+#define MISC_ENABLE_EIST              (1ull << 16)  /* enhanced Intel SpeedStep */
+#define MISC_ENABLE_MONITOR_FSM       (1ull << 18)  /* 0: CPUID.01H:ECX.MONITOR = 0, MONITOR/MWAIT #UD */
+#define MISC_ENABLE_LIMIT_CPUID       (1ull << 22)  /* CPUID.00H:EAX reports at most 2 */
+#define MISC_ENABLE_XTPR_DISABLE      (1ull << 23)
+#define MISC_ENABLE_XD_DISABLE        (1ull << 34)  /* CPUID.80000001H:EDX.NX = 0 */
 
 #endif

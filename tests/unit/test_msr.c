@@ -1,4 +1,5 @@
-/* Tests for RDMSR/WRMSR exits and the MSR bitmap: every emulated MSR, its validation, #GP for
+/* Tests for RDMSR/WRMSR exits and the MSR bitmap: every emulated MSR, its validation (including
+ * which IA32_MISC_ENABLE bits are read/write, read-only or reserved, and their effects), #GP for
  * hidden and unknown MSRs (with no other effect), and which bitmap bits pass through. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,11 +9,7 @@
 #include <cmocka.h>
 #include "exit/handlers.h"
 #include "test_guest_helpers.h"
-
-#define EFER_SCE (1ull << 0)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
+#include "x86.h"
 
 static struct guest *g;
 
@@ -200,18 +197,6 @@ static void test_variable_mtrrs(void **state)
     assert_gp(rdmsr(0x210, &v));                                 /* VCNT is 8 */
 }
 
-static void test_misc_enable(void **state)
-{
-    (void)state;
-    uint64_t initial = rd_ok(0x1A0);
-    assert_int_equal(wrmsr(0x1A0, initial & ~1ull), EXIT_ADVANCE);
-    assert_int_equal(rd_ok(0x1A0), initial & ~1ull);
-    assert_int_equal(wrmsr(0x1A0, ~0ull), EXIT_ADVANCE);         /* other bits: ignored */
-    assert_int_equal(rd_ok(0x1A0), initial);
-    assert_int_equal(wrmsr(0x1A0, 0), EXIT_ADVANCE);
-    assert_int_equal(rd_ok(0x1A0), initial & ~1ull);
-}
-
 static void test_tsc_write_sets_offset(void **state)
 {
     (void)state;
@@ -275,6 +260,159 @@ static void test_unknown_msrs_gp_without_effect(void **state)
     assert_false(soft_vmcs_written(VMCS_GUEST_RIP));
 }
 
+/* ---- IA32_MISC_ENABLE (SDM Vol. 4, Table 2-2) ---- */
+
+#define MISC_ENABLE_RW    (MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_TCC | MISC_ENABLE_EIST | \
+                           MISC_ENABLE_MONITOR_FSM | MISC_ENABLE_LIMIT_CPUID | MISC_ENABLE_XTPR_DISABLE | \
+                           MISC_ENABLE_XD_DISABLE)
+#define MISC_ENABLE_RO    (MISC_ENABLE_BTS_UNAVAIL | MISC_ENABLE_PEBS_UNAVAIL)
+
+/* A CPU model to build the CPUID policy from: "modern" (basic leaves to 0xD, SSE3, NX) or
+ * "bare" (basic leaves to 2, no SSE3, no NX), where the SDM lets MISC_ENABLE writes #GP. */
+static int bare_cpu;
+
+static void model_cpu(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+    (void)subleaf;
+    r[0] = r[1] = r[2] = r[3] = 0;
+    switch (leaf) {
+    case 0:
+        r[0] = bare_cpu ? 2 : 0xD;
+        r[1] = 0x756E6547; r[2] = 0x6C65746E; r[3] = 0x49656E69;       /* GenuineIntel */
+        break;
+    case 1:
+        r[0] = 0x000506E3;
+        r[2] = bare_cpu ? 0 : 1;                                        /* SSE3 */
+        r[3] = 0x0781ABFF;                                              /* FPU..SSE2, no HTT */
+        break;
+    case 0x80000000:
+        r[0] = 0x80000008;
+        break;
+    case 0x80000001:
+        r[3] = (1u << 29) | (1u << 11) | (bare_cpu ? 0 : 1u << 20);    /* LM, SYSCALL, NX */
+        break;
+    case 0x80000008:
+        r[0] = 0x3027;
+        break;
+    default:
+        break;
+    }
+}
+
+static void use_cpu(int bare)
+{
+    bare_cpu = bare;
+    cpuid_policy_init_from(model_cpu, 0);
+    msr_vcpu_init(&g->vcpu);
+}
+
+static void test_misc_enable_reset_value(void **state)
+{
+    (void)state;
+    use_cpu(0);
+    /* fast strings on; no perfmon, BTS or PEBS (hidden with DS and leaf 0xA); MONITOR FSM off,
+     * as on a CPU whose CPUID reports no MONITOR */
+    assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_RO);
+}
+
+/* The read/write bits read back what was written: the write of issue 7 first, then each alone. */
+static void test_misc_enable_rw_bits_read_back(void **state)
+{
+    (void)state;
+    use_cpu(0);
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, 0x400c51809ull), EXIT_ADVANCE);
+    assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), 0x400c51809ull);
+    for (int bit = 0; bit < 64; bit++) {
+        uint64_t b = 1ull << bit;
+        if (!(MISC_ENABLE_RW & b))
+            continue;
+        assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, MISC_ENABLE_RO | b), EXIT_ADVANCE);
+        assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), MISC_ENABLE_RO | b);
+    }
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, MISC_ENABLE_RO), EXIT_ADVANCE);
+    assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), MISC_ENABLE_RO);
+}
+
+/* BTS/PEBS unavailable (RO): changing them faults. Performance monitoring available (R): a write
+ * to it is ignored. */
+static void test_misc_enable_read_only_bits(void **state)
+{
+    (void)state;
+    use_cpu(0);
+    uint64_t v = rd_ok(MSR_IA32_MISC_ENABLE);
+    assert_gp(wrmsr(MSR_IA32_MISC_ENABLE, v & ~MISC_ENABLE_BTS_UNAVAIL));
+    assert_gp(wrmsr(MSR_IA32_MISC_ENABLE, v & ~MISC_ENABLE_PEBS_UNAVAIL));
+    assert_gp(wrmsr(MSR_IA32_MISC_ENABLE, (v & ~MISC_ENABLE_RO) | MISC_ENABLE_TCC));
+    assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), v);
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, v | MISC_ENABLE_PERFMON_AVAIL | MISC_ENABLE_EIST), EXIT_ADVANCE);
+    assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), v | MISC_ENABLE_EIST);
+}
+
+static void test_misc_enable_reserved_bits_gp(void **state)
+{
+    (void)state;
+    use_cpu(0);
+    uint64_t v = rd_ok(MSR_IA32_MISC_ENABLE);
+    for (int bit = 0; bit < 64; bit++) {
+        uint64_t b = 1ull << bit;
+        if ((MISC_ENABLE_RW | MISC_ENABLE_RO | MISC_ENABLE_PERFMON_AVAIL) & b)
+            continue;
+        assert_gp(wrmsr(MSR_IA32_MISC_ENABLE, v | b));
+        assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), v);
+    }
+    assert_false(soft_vmcs_written(VMCS_GUEST_EFER));
+}
+
+/* XD disable: NX leaves CPUID, EFER.NXE becomes reserved (a write setting it faults), and an
+ * EFER.NXE already set is cleared. */
+static void test_misc_enable_xd_disable_takes_nx_away(void **state)
+{
+    (void)state;
+    use_cpu(0);
+    uint64_t v = rd_ok(MSR_IA32_MISC_ENABLE);
+    assert_int_equal(wrmsr(MSR_IA32_EFER, EFER_SCE | EFER_NXE), EXIT_ADVANCE);
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, v | MISC_ENABLE_XD_DISABLE), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_EFER), EFER_SCE);
+    assert_gp(wrmsr(MSR_IA32_EFER, EFER_SCE | EFER_NXE));
+    assert_int_equal(vmcs_read(VMCS_GUEST_EFER), EFER_SCE);
+    assert_int_equal(wrmsr(MSR_IA32_EFER, EFER_SCE | EFER_LME), EXIT_ADVANCE);
+    /* enabled again: NXE is writable again */
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, v), EXIT_ADVANCE);
+    assert_int_equal(wrmsr(MSR_IA32_EFER, EFER_SCE | EFER_LME | EFER_NXE), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_EFER), EFER_SCE | EFER_LME | EFER_NXE);
+}
+
+/* Where the SDM says a write may #GP, the CPU Tessera presents refuses it: limit CPUID maxval
+ * with basic leaves only to 2, XD disable without NX, MONITOR FSM without SSE3. */
+static void test_misc_enable_refused_where_the_cpu_refuses(void **state)
+{
+    (void)state;
+    use_cpu(1);
+    uint64_t v = rd_ok(MSR_IA32_MISC_ENABLE);
+    assert_gp(wrmsr(MSR_IA32_MISC_ENABLE, v | MISC_ENABLE_LIMIT_CPUID));
+    assert_gp(wrmsr(MSR_IA32_MISC_ENABLE, v | MISC_ENABLE_XD_DISABLE));
+    assert_gp(wrmsr(MSR_IA32_MISC_ENABLE, v ^ MISC_ENABLE_MONITOR_FSM));
+    assert_int_equal(rd_ok(MSR_IA32_MISC_ENABLE), v);
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, v | MISC_ENABLE_TCC | MISC_ENABLE_XTPR_DISABLE), EXIT_ADVANCE);
+    /* the same writes on the modern model succeed */
+    use_cpu(0);
+    v = rd_ok(MSR_IA32_MISC_ENABLE);
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, v | MISC_ENABLE_LIMIT_CPUID | MISC_ENABLE_XD_DISABLE |
+                                                 MISC_ENABLE_MONITOR_FSM), EXIT_ADVANCE);
+}
+
+/* Limit CPUID maxval changes what CPUID shows, not what the vCPU implements: EFER.NXE and the
+ * MAXPHYADDR-based checks still work. */
+static void test_misc_enable_cpuid_limit_keeps_features(void **state)
+{
+    (void)state;
+    use_cpu(0);
+    assert_int_equal(wrmsr(MSR_IA32_MISC_ENABLE, rd_ok(MSR_IA32_MISC_ENABLE) | MISC_ENABLE_LIMIT_CPUID), EXIT_ADVANCE);
+    assert_int_equal(wrmsr(MSR_IA32_EFER, EFER_LME | EFER_NXE), EXIT_ADVANCE);
+    assert_int_equal(wrmsr(0x1B, 0xFED00800ull), EXIT_ADVANCE);
+    assert_gp(wrmsr(0x1B, (1ull << 40) | 0xFEE00800ull));          /* MAXPHYADDR 39 */
+}
+
 /* ---- bitmap ---- */
 
 static int exits(const uint8_t *bm, uint32_t msr, int write)
@@ -324,12 +462,18 @@ int main(void)
         T(test_mtrrcap_and_def_type),
         T(test_fixed_mtrrs),
         T(test_variable_mtrrs),
-        T(test_misc_enable),
         T(test_tsc_write_sets_offset),
         T(test_identification_msrs),
         T(test_vmx_msrs_are_hidden),
         T(test_unknown_msrs_gp_without_effect),
         T(test_bitmap),
+        T(test_misc_enable_reset_value),
+        T(test_misc_enable_rw_bits_read_back),
+        T(test_misc_enable_read_only_bits),
+        T(test_misc_enable_reserved_bits_gp),
+        T(test_misc_enable_xd_disable_takes_nx_away),
+        T(test_misc_enable_refused_where_the_cpu_refuses),
+        T(test_misc_enable_cpuid_limit_keeps_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

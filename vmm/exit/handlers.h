@@ -8,11 +8,20 @@
 #include <stdint.h>
 #include "guest/guest.h"
 
-/* CPUID policy: computed once from the host CPU at boot, the same for every guest and for the
- * life of each guest. */
+/* CPUID policy: computed once from the host CPU at boot, the same CPU model for every guest and
+ * for the life of each guest. */
 void cpuid_policy_init(uint64_t tsc_khz);
-/* Filtered answer for (leaf, subleaf) as a guest with index guest_id sees it. */
+/* The same from another source of raw CPUID answers (host tests feed recorded CPU dumps). */
+typedef void (*cpuid_source_fn)(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+void cpuid_policy_init_from(cpuid_source_fn source, uint64_t tsc_khz);
+/* The CPU model: the filtered answer for (leaf, subleaf) with IA32_MISC_ENABLE as at reset. What
+ * a vCPU implements; checks of CR4, XCR0 and MSR values use it (limiting CPUID maxval hides
+ * leaves from the guest, not features from the CPU). */
 void cpuid_guest_view(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* What the guest's CPUID instruction returns now: the model as the guest's IA32_MISC_ENABLE
+ * shapes it (limit CPUID maxval, XD disable), plus the bits the CPU derives from CR4 and XCR0.
+ * Reads the guest's CR4, so its VMCS must be current. */
+void cpuid_guest_answer(const struct guest *g, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* The guest's physical-address width as its CPUID reports it (36 when not reported): the
  * reserved-bit checks of CR3, PAT, MTRR and APIC-base values use it. */
 unsigned cpuid_guest_maxphyaddr(unsigned guest_id);
@@ -46,6 +55,7 @@ enum exit_result exit_handle_hlt(struct guest *g);
 enum exit_result exit_handle_vmcall(struct guest *g);
 enum exit_result exit_handle_invd_wbinvd(struct guest *g);
 enum exit_result exit_handle_vmx_instruction(struct guest *g);
+enum exit_result exit_handle_rdpmc(struct guest *g);
 enum exit_result exit_handle_exception_nmi(struct guest *g);
 enum exit_result exit_handle_external_interrupt(struct guest *g);
 enum exit_result exit_handle_triple_fault(struct guest *g);

@@ -3,9 +3,11 @@
  * guest learns nothing about the host's MSRs and cannot change them.
  *
  * Guest MTRRs are stored and validated but change nothing: EPT entries (set by the lead) decide
- * the memory type. IA32_MISC_ENABLE: only fast-strings (bit 0) is guest-writable; writes to
- * other bits are ignored without a fault, because Linux clears bits it does not like with
- * plain WRMSR. It reads BTS and PEBS as unavailable (bits 11, 12), matching the hidden DS. */
+ * the memory type. IA32_MISC_ENABLE behaves as on the CPU model the guest's CPUID describes (SDM
+ * Vol. 4, Table 2-2): its read/write bits read back what was written, limit CPUID maxval and XD
+ * disable change CPUID (vmm/exit/cpuid.c) and XD disable takes EFER.NXE away; it reads BTS and
+ * PEBS as unavailable (bits 11, 12, matching the hidden DS) and performance monitoring as
+ * unavailable (bit 7, matching the hidden leaf 0xA). */
 #include "exit/handlers.h"
 #include "x86.h"
 #include "lib/mem.h"
@@ -26,8 +28,22 @@
 #define APIC_BASE_DEFAULT  (0xFEE00000ull | APIC_BASE_ENABLE | APIC_BASE_BSP)
 
 #define MTRRCAP_VALUE  (MTRR_VAR_COUNT | (1u << 8) | (1u << 10))   /* VCNT=8, FIX, WC */
-#define MISC_ENABLE_FAST_STRINGS  (1ull << 0)
-#define MISC_ENABLE_INIT  (MISC_ENABLE_FAST_STRINGS | (1ull << 11) | (1ull << 12))
+/* MONITOR FSM starts clear, as on a CPU whose CPUID reports no MONITOR. A guest may set it and
+ * read it back, but MONITOR stays hidden and MONITOR/MWAIT keep raising #UD: Tessera has none. */
+#define MISC_ENABLE_INIT  (MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_BTS_UNAVAIL | MISC_ENABLE_PEBS_UNAVAIL)
+/* Read/write bits. Bits 11 and 12 are read-only and a write that changes them faults, bit 7 is
+ * read-only and a write to it is ignored (as KVM models the CPU); every other bit is reserved on
+ * this model (turbo disable, bit 38, with leaf 6 hidden too) and a write setting one faults. */
+#define MISC_ENABLE_WRITABLE  (MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_TCC | MISC_ENABLE_EIST | \
+                               MISC_ENABLE_MONITOR_FSM | MISC_ENABLE_LIMIT_CPUID | \
+                               MISC_ENABLE_XTPR_DISABLE | MISC_ENABLE_XD_DISABLE)
+#define MISC_ENABLE_FIXED     (MISC_ENABLE_BTS_UNAVAIL | MISC_ENABLE_PEBS_UNAVAIL)
+#define MISC_ENABLE_IGNORED   MISC_ENABLE_PERFMON_AVAIL
+
+#define CPUID1_ECX_SSE3       (1u << 0)
+#define CPUID_EXT1_EDX_NX     (1u << 20)
+#define CPUID_EXT1_EDX_LM     (1u << 29)
+#define CPUID_LIMITED_MAX     2u        /* what limit CPUID maxval leaves CPUID.0:EAX at */
 
 
 void msr_vcpu_init(struct vcpu *v)
@@ -71,13 +87,18 @@ static uint64_t host_rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-static uint32_t guest_ext_features_edx(struct guest *g)
+/* CPUID.80000001H:EDX as the guest's CPUID reports it now (NX goes with XD disable), or as the
+ * model has it. */
+static uint32_t guest_ext_features_edx(struct guest *g, bool now)
 {
     uint32_t r[4];
     cpuid_guest_view(g->id, 0x80000000u, 0, r);
     if (r[0] < 0x80000001u)
         return 0;
-    cpuid_guest_view(g->id, 0x80000001u, 0, r);
+    if (now)
+        cpuid_guest_answer(g, 0x80000001u, 0, r);
+    else
+        cpuid_guest_view(g->id, 0x80000001u, 0, r);
     return r[3];
 }
 
@@ -113,11 +134,11 @@ static int mtrr_fixed_index(uint32_t msr)
 static int efer_write(struct guest *g, uint64_t value)
 {
     uint64_t efer = vmcs_read(VMCS_GUEST_EFER);
-    uint32_t ext_edx = guest_ext_features_edx(g);
+    uint32_t ext_edx = guest_ext_features_edx(g, true);
     uint64_t writable = EFER_SCE | EFER_LMA;          /* LMA: accepted, but the CPU owns it */
-    if (ext_edx & (1u << 29))
+    if (ext_edx & CPUID_EXT1_EDX_LM)
         writable |= EFER_LME;
-    if (ext_edx & (1u << 20))
+    if (ext_edx & CPUID_EXT1_EDX_NX)
         writable |= EFER_NXE;
     if (value & ~writable)
         return -1;
@@ -126,6 +147,34 @@ static int efer_write(struct guest *g, uint64_t value)
     if ((cr0 & CR0_PG) && ((value ^ efer) & EFER_LME))
         return -1;
     vmcs_write(VMCS_GUEST_EFER, (value & ~EFER_LMA) | (efer & EFER_LMA));
+    return 0;
+}
+
+/* Where the SDM says a write "may generate #GP" (MONITOR FSM without SSE3, limit CPUID maxval
+ * with no leaf above 2, XD disable without NX), the model refuses it. Setting XD disable clears
+ * EFER.NXE, which a CPU without XD cannot have set (SDM Vol. 3A 4.1.4; ACRN does the same). */
+static int misc_enable_write(struct guest *g, uint64_t value)
+{
+    uint64_t old = g->vcpu.misc_enable;
+    if (value & ~(MISC_ENABLE_WRITABLE | MISC_ENABLE_FIXED | MISC_ENABLE_IGNORED))
+        return -1;
+    if ((value ^ old) & MISC_ENABLE_FIXED)
+        return -1;
+    uint32_t l0[4], l1[4];
+    cpuid_guest_view(g->id, 0, 0, l0);
+    cpuid_guest_view(g->id, 1, 0, l1);
+    if (((value ^ old) & MISC_ENABLE_MONITOR_FSM) && !(l1[2] & CPUID1_ECX_SSE3))
+        return -1;
+    if ((value & MISC_ENABLE_LIMIT_CPUID) && l0[0] <= CPUID_LIMITED_MAX)
+        return -1;
+    if ((value & MISC_ENABLE_XD_DISABLE) && !(guest_ext_features_edx(g, false) & CPUID_EXT1_EDX_NX))
+        return -1;
+    if (value & MISC_ENABLE_XD_DISABLE) {
+        uint64_t efer = vmcs_read(VMCS_GUEST_EFER);
+        if (efer & EFER_NXE)
+            vmcs_write(VMCS_GUEST_EFER, efer & ~EFER_NXE);
+    }
+    g->vcpu.misc_enable = (value & ~MISC_ENABLE_IGNORED) | (old & MISC_ENABLE_IGNORED);
     return 0;
 }
 
@@ -214,9 +263,7 @@ static int msr_write(struct guest *g, uint32_t msr, uint64_t value)
     case MSR_MTRR_PHYS_FIRST ... MSR_MTRR_PHYS_LAST:
         return mtrr_var_write(g, msr, value);
     case MSR_IA32_MISC_ENABLE:
-        g->vcpu.misc_enable = (g->vcpu.misc_enable & ~MISC_ENABLE_FAST_STRINGS) |
-                              (value & MISC_ENABLE_FAST_STRINGS);
-        return 0;
+        return misc_enable_write(g, value);
     case MSR_IA32_TSC:
         /* The guest reads back what it wrote, then counts on from there. */
         vmcs_write(VMCS_TSC_OFFSET, value - host_rdtsc());
