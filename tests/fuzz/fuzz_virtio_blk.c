@@ -1,8 +1,10 @@
 /* Fuzzes the virtio-blk request path end to end: the input becomes the queue set-up (size,
- * ring addresses, indices, features) and the contents of a small guest's RAM (descriptor
- * tables, rings, headers, data). Whatever the guest wrote, no disk access may land outside
- * the minidisk, nothing outside it may change, memory outside guest RAM is never touched
- * (ASan), and after NEEDS_RESET the device stays stopped until it is reset. */
+ * ring addresses, indices, features, an optional clock) and the contents of a small guest's
+ * RAM (descriptor tables, rings, headers, data), then an order of notifies, deferred turns
+ * (g->device_work.run, as the run loop makes them) and resets. Whatever the guest wrote, no
+ * disk access may land outside the minidisk, nothing outside it may change, memory outside
+ * guest RAM is never touched (ASan), no step moves more than its budget, pending work always
+ * names this device and ends, and after NEEDS_RESET the device stays stopped until reset. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,52 @@ struct fuzz_setup {
     uint16_t desc, avail, used;
     uint16_t avail_idx, last_avail;
     uint8_t fail_sector, notifies;
+    uint8_t clock_step, actions;    /* clock_step 0: no clock; actions: 2 bits per action */
 };
+
+#define MAX_TURNS 100000u           /* far more than any ring of this RAM can need */
+
+/* A clock that moves on with every look and with the disk's work. */
+static uint64_t fake_ticks;
+static uint64_t fake_now(void)
+{
+    fake_ticks += 13;
+    return fake_ticks + (disk->dev.stats.sectors_read + disk->dev.stats.sectors_written) * 50 +
+           disk->dev.stats.flushes * 400;
+}
+
+static uint64_t disk_bytes(void)
+{
+    return (disk->dev.stats.sectors_read + disk->dev.stats.sectors_written) * 512;
+}
+
+static void check_pending(void)
+{
+    if (guest.device_work.pending && (guest.device_work.run != virtio_blk_run || guest.device_work.ctx != &blk))
+        abort();
+    if (blk.needs_reset && guest.device_work.pending)
+        abort();
+}
+
+/* One notify or one deferred turn: never more than one step's bytes. */
+static int bounded(int (*act)(void))
+{
+    uint64_t before = disk_bytes();
+    int n = act();
+    if (disk_bytes() - before > VIRTIO_BLK_STEP_BYTES)
+        abort();
+    check_pending();
+    return n;
+}
+
+static unsigned notify_queue;
+static int do_notify(void) { return virtio_blk_notify(&blk, notify_queue); }
+static int do_turn(void)
+{
+    if (guest.device_work.pending)
+        guest.device_work.run(guest.device_work.ctx);
+    return 0;
+}
 
 static void check_disk(void)
 {
@@ -89,7 +136,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.last_lba = PART_LAST;
     if (minidisk_init(&md, &disk->dev, &p, (f.flags & 1) != 0))
         abort();
-    virtio_blk_init(&blk, &guest, &md);
+    guest.device_work = (struct deferred_work){ 0 };
+    const struct virtio_blk_clock clock = { fake_now, f.clock_step * 64u };
+    virtio_blk_init(&blk, &guest, &md, f.clock_step ? &clock : NULL);
     virtio_blk_set_driver_features(&blk, (f.flags & 2) ? ~0ull : 1ull << VIRTIO_F_VERSION_1);
 
     struct virtq *q = virtio_blk_queue(&blk, 0);
@@ -115,12 +164,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     unsigned rounds = 1 + f.notifies % 4;
     for (unsigned r = 0; r < rounds; r++) {
-        int n = virtio_blk_notify(&blk, (f.flags & 64) && r == 0 ? 1 : 0);
+        unsigned action = (f.actions >> (2 * r)) & 3;
+        if (action == 3 && r > 0) {                 /* the driver resets the device */
+            virtio_blk_reset(&blk);
+            if (guest.device_work.pending)
+                abort();
+            break;
+        }
+        if (action == 2 && r > 0) {                 /* a turn of the guest's device work */
+            bounded(do_turn);
+            continue;
+        }
+        notify_queue = (f.flags & 64) && r == 0 ? 1 : 0;
+        int n = bounded(do_notify);
         if (blk.needs_reset && n >= 0)
             abort();
         if (n > (int)q->size)
             abort();
     }
+    /* The guest's later turns finish whatever is left, and then stop asking for more. */
+    for (unsigned turns = 0; guest.device_work.pending; turns++) {
+        if (turns >= MAX_TURNS)
+            abort();
+        bounded(do_turn);
+    }
+    if (blk.req.phase != VIRTIO_BLK_IDLE && !blk.needs_reset)
+        abort();
+    /* At most one used entry per avail entry taken, however often the ring names a head. */
+    if ((uint16_t)(q->used_idx - f.last_avail) > (uint16_t)(q->last_avail_idx - f.last_avail))
+        abort();
     if (blk.needs_reset && virtio_blk_notify(&blk, 0) != -1)
         abort();
     check_disk();

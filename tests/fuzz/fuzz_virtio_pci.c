@@ -1,8 +1,10 @@
 /* Fuzzes the guest-visible PCI side of the minidisk device: the input is a sequence of port
  * accesses to 0xCF8-0xCFF, BAR0 (and wider guest-physical) reads and writes, guest-RAM writes
  * (to forge rings and descriptors) and notifications, against a guest whose virtio-blk PCI
- * device is optionally initialised first like a driver would. Whatever the guest does, no disk
- * access leaves the minidisk, the bus never holds a region over RAM or overlapping another,
+ * device is optionally initialised first like a driver would, and turns of the guest's pending
+ * device work as the run loop takes them. Whatever the guest does, no disk access leaves the
+ * minidisk, no single access or turn moves more than one step's budget, pending work always
+ * names this guest's device, the bus never holds a region over RAM or overlapping another,
  * and ASan/UBSan see nothing. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,9 +39,29 @@ static uint64_t take(struct cursor *c, unsigned n)
     return v;
 }
 
-static void check_invariants(void)
+/* A clock that moves on with every look and with the disk's work. */
+static uint64_t fake_ticks;
+static uint64_t fake_now(void)
+{
+    fake_ticks += 11;
+    return fake_ticks + (disk->dev.stats.sectors_read + disk->dev.stats.sectors_written) * 40;
+}
+
+static uint64_t disk_bytes(void)
+{
+    return (disk->dev.stats.sectors_read + disk->dev.stats.sectors_written) * 512;
+}
+
+static void check_invariants(uint64_t disk_bytes_before)
 {
     if (!mem_blkdev_all_within(disk, PART_FIRST, PART_LAST))
+        abort();
+    if (disk_bytes() - disk_bytes_before > VIRTIO_BLK_STEP_BYTES)
+        abort();
+    struct virtio_blk *b = virtio_blk_pci_device(&guest);
+    if (guest.device_work.pending && (guest.device_work.run != virtio_blk_run || guest.device_work.ctx != b))
+        abort();
+    if (b->needs_reset && guest.device_work.pending)
         abort();
     if (guest.mmio_count > GUEST_MAX_MMIO)
         abort();
@@ -134,7 +156,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     uint8_t mode = (uint8_t)take(&c, 1);
-    if (minidisk_init(&md, &disk->dev, &p, mode & 0x80) != 0 || virtio_blk_pci_attach(&guest, &md) != 0)
+    const struct virtio_blk_clock clock = { fake_now, take(&c, 1) * 32u };
+    if (minidisk_init(&md, &disk->dev, &p, mode & 0x80) != 0 ||
+        virtio_blk_pci_attach(&guest, &md, clock.step_ticks ? &clock : NULL) != 0)
         abort();
     if (mode & 1) {
         driver_init((uint32_t)take(&c, 4), (uint16_t)(1u << ((mode >> 1) & 7)));
@@ -144,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     for (unsigned n = 0; n < MAX_OPS && c.left; n++) {
+        uint64_t bytes_before = disk_bytes();
         uint8_t op = (uint8_t)take(&c, 1);
         uint8_t arg = (uint8_t)take(&c, 1);
         uint32_t v32;
@@ -169,7 +194,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(ram + off, &v, 8);
             break;
         }
-        case 5:     /* notify queue (arg & 3) at wherever BAR0 now is */
+        case 5:     /* notify queue (arg & 3) at wherever BAR0 now is, or a run-loop turn */
+            if (arg & 0x80) {
+                if (guest.device_work.pending)
+                    guest.device_work.run(guest.device_work.ctx);
+                break;
+            }
             gpa_write(&guest, pci_function_bar_address(&virtio_blk_pci_transport(&guest)->fn, 0) +
                       VIRTIO_PCI_NOTIFY_OFFSET + 4 * (arg & 3), 2, arg & 3);
             break;
@@ -191,7 +221,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         }
-        check_invariants();
+        check_invariants(bytes_before);
+    }
+    /* Left alone, the guest's turns finish the work and then stop. */
+    for (unsigned turns = 0; guest.device_work.pending; turns++) {
+        uint64_t bytes_before = disk_bytes();
+        if (turns >= 100000)
+            abort();
+        guest.device_work.run(guest.device_work.ctx);
+        check_invariants(bytes_before);
     }
     return 0;
 }

@@ -935,7 +935,7 @@ static int setup(void **state)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
-    assert_int_equal(virtio_blk_pci_attach(g, &md), 0);
+    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), 0);
     for (unsigned s = 0; s < 16; s++)
         for (unsigned i = 0; i < 512; i++)
             mem_blkdev_sector(disk, PART_FIRST + s)[i] = (uint8_t)(s * 31 + i * 7 + 3);
@@ -1146,7 +1146,7 @@ static void test_probe_to_first_read(void **state)
     assert_int_equal(lv.num, VIRTQ_MAX_SIZE);
     assert_int_equal(vp_get_status(&lv), LX_S_ACKNOWLEDGE | LX_S_DRIVER | LX_S_FEATURES_OK | LX_S_DRIVER_OK);
     /* The device took the rings where Linux put them. */
-    struct virtq *q = &virtio_blk_pci_device(g)->vq;
+    struct virtq *q = &virtio_blk_pci_device(g)->vq[0];
     assert_true(q->enabled);
     assert_int_equal(q->size, lv.num);
     assert_int_equal(q->desc_gpa, lv.desc);
@@ -1281,7 +1281,7 @@ static void test_read_only_disk(void **state)
     struct minidisk md = virtio_blk_pci_device(g)->md;
     virtio_blk_pci_detach(g);
     md.read_only = true;
-    assert_int_equal(virtio_blk_pci_attach(g, &md), 0);
+    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), 0);
     lx_pci_subsys_init();
     lx_bind_virtio_blk(&lv, lx_virtio_pci_match(), NULL);
     assert_true(has(&lv, LX_BLK_F_RO));

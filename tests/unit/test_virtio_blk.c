@@ -30,6 +30,7 @@ static struct guest *g;
 static struct mem_blkdev *disk;
 static struct virtio_blk blk;
 static uint16_t avail_idx;
+static uint16_t qsize = 16;
 static unsigned used_calls, reset_calls;
 
 static void w16(uint64_t gpa, uint16_t v) { memcpy(g->ram + gpa, &v, 2); }
@@ -55,7 +56,7 @@ static void start_queue(void)
 {
     struct virtq *q = virtio_blk_queue(&blk, 0);
     assert_non_null(q);
-    q->size = 16;
+    q->size = qsize;
     q->desc_gpa = DESC_GPA;
     q->avail_gpa = AVAIL_GPA;
     q->used_gpa = USED_GPA;
@@ -74,7 +75,7 @@ static void make_device(bool read_only, uint64_t features)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, read_only), 0);
-    virtio_blk_init(&blk, g, &md);
+    virtio_blk_init(&blk, g, &md, NULL);
     blk.hooks = (struct virtio_blk_hooks){ on_used, on_reset, NULL };
     virtio_blk_set_driver_features(&blk, features);
     start_queue();
@@ -88,6 +89,7 @@ static int setup(void **state)
 {
     (void)state;
     g = test_guest_new("vm1", RAM_SIZE);
+    qsize = 16;
     disk = mem_blkdev_new(DISK_SECTORS, 512, 16);
     memset(disk->data, GUARD, (size_t)DISK_SECTORS * 512);
     used_calls = reset_calls = 0;
@@ -138,7 +140,7 @@ static void header(uint64_t gpa, uint32_t type, uint64_t sector)
 
 static void offer(uint16_t head)
 {
-    w16(AVAIL_GPA + 4 + 2 * (avail_idx % 16), head);
+    w16(AVAIL_GPA + 4 + 2 * (avail_idx % qsize), head);
     avail_idx++;
     w16(AVAIL_GPA + 2, avail_idx);
 }
@@ -148,13 +150,43 @@ static uint32_t last_used_len(void)
 {
     uint16_t idx = r16(USED_GPA + 2);
     assert_true(idx > 0);
-    return r32(USED_GPA + 4 + 8 * ((idx - 1) % 16) + 4);
+    return r32(USED_GPA + 4 + 8 * ((idx - 1) % qsize) + 4);
 }
 
 static uint32_t last_used_id(void)
 {
     uint16_t idx = r16(USED_GPA + 2);
-    return r32(USED_GPA + 4 + 8 * ((idx - 1) % 16));
+    return r32(USED_GPA + 4 + 8 * ((idx - 1) % qsize));
+}
+
+/* Data bytes the disk moved (successful driver calls). */
+static uint64_t disk_bytes(void)
+{
+    return (disk->dev.stats.sectors_read + disk->dev.stats.sectors_written) * 512;
+}
+
+/* One turn of the deferred work, as the run loop takes it before the guest's next entry; no
+ * turn may move more than the step budget. */
+static void run_pending(void)
+{
+    assert_true(g->device_work.pending);
+    assert_ptr_equal(g->device_work.run, virtio_blk_run);
+    assert_ptr_equal(g->device_work.ctx, &blk);
+    uint64_t before = disk_bytes();
+    g->device_work.run(g->device_work.ctx);
+    assert_true(disk_bytes() - before <= VIRTIO_BLK_STEP_BYTES);
+}
+
+/* Turns until the device has nothing left; returns how many it took. */
+static unsigned drain(void)
+{
+    unsigned turns = 0;
+    while (g->device_work.pending) {
+        assert_true(turns < 100000);
+        run_pending();
+        turns++;
+    }
+    return turns;
 }
 
 /* A three-descriptor request: header, optional data, status. Returns the status byte. */
@@ -172,10 +204,12 @@ static int request(uint32_t type, uint64_t sector, uint32_t data_len)
         desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     }
     offer(0);
+    uint16_t used_before = r16(USED_GPA + 2);
     int n = virtio_blk_notify(&blk, 0);
     if (n < 0)
         return -1;
-    assert_int_equal(n, 1);
+    drain();
+    assert_int_equal((uint16_t)(r16(USED_GPA + 2) - used_before), 1);
     assert_int_equal(last_used_id(), 0);
     return g->ram[STATUS_GPA];
 }
@@ -352,7 +386,7 @@ static void test_get_id_truncated_to_20(void **state)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
-    virtio_blk_init(&blk, g, &md);
+    virtio_blk_init(&blk, g, &md, NULL);
     virtio_blk_set_driver_features(&blk, ALL_FEATURES);
     start_queue();
     memset(g->ram + DATA_GPA, 0x77, 32);
@@ -635,7 +669,7 @@ static void test_ring_errors_need_reset(void **state)
     w16(AVAIL_GPA + 2, avail_idx);
     assert_int_equal(virtio_blk_notify(&blk, 0), -1);
     assert_true(blk.needs_reset);
-    assert_int_equal(blk.vq.error, VIRTQ_EHEAD);
+    assert_int_equal(blk.vq[0].error, VIRTQ_EHEAD);
 }
 
 static void test_notify_bad_queue_index(void **state)
@@ -675,6 +709,314 @@ static void test_several_requests_one_notify(void **state)
     assert_int_equal(blk.stats.requests, 3);
 }
 
+
+/* ---- Bounded work per step: a notify does one budget's worth, the rest waits in
+ * g->device_work for the guest's later turns. ---- */
+
+#define BIG_RAM          (20ull << 20)
+#define BIG_PART_FIRST   64u
+#define BIG_PART_SECTORS ((16u << 20) / 512)          /* a 16 MiB minidisk */
+#define BIG_DISK_SECTORS (BIG_PART_FIRST + BIG_PART_SECTORS + 64u)
+#define BIG_DATA_GPA     (1ull << 20)
+#define BIG_REQUEST      (16u << 20)                   /* the whole minidisk in one request */
+
+static uint8_t big_pattern(uint64_t byte) { return (uint8_t)(byte / 512 * 7 + byte % 251); }
+
+static int setup_big(void **state)
+{
+    (void)state;
+    g = test_guest_new("vm1", BIG_RAM);
+    qsize = VIRTQ_MAX_SIZE;
+    disk = mem_blkdev_new(BIG_DISK_SECTORS, 512, 256);
+    memset(disk->data, GUARD, (size_t)BIG_DISK_SECTORS * 512);
+    uint8_t *part = mem_blkdev_sector(disk, BIG_PART_FIRST);
+    for (uint64_t i = 0; i < (uint64_t)BIG_PART_SECTORS * 512; i++)
+        part[i] = big_pattern(i);
+    used_calls = reset_calls = 0;
+    struct gpt_partition p;
+    struct minidisk md;
+    memset(&p, 0, sizeof(p));
+    strcpy(p.name, "big");
+    p.first_lba = BIG_PART_FIRST;
+    p.last_lba = BIG_PART_FIRST + BIG_PART_SECTORS - 1;
+    assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
+    virtio_blk_init(&blk, g, &md, NULL);
+    blk.hooks = (struct virtio_blk_hooks){ on_used, on_reset, NULL };
+    virtio_blk_set_driver_features(&blk, ALL_FEATURES);
+    start_queue();
+    return 0;
+}
+
+static int teardown_big(void **state)
+{
+    (void)state;
+    assert_true(mem_blkdev_all_within(disk, BIG_PART_FIRST, BIG_PART_FIRST + BIG_PART_SECTORS - 1));
+    mem_blkdev_free(disk);
+    test_guest_free(g);
+    return 0;
+}
+
+/* The denial of service of the issue: the avail ring names the same 16 MiB read 256 times.
+ * One notify moves at most the step budget and leaves the rest pending; the guest's later
+ * turns finish every request, each avail entry exactly once, with the right data. */
+static void test_notify_bounded_by_bytes(void **state)
+{
+    (void)state;
+    header(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+    g->ram[STATUS_GPA] = 0xAA;
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, BIG_DATA_GPA, BIG_REQUEST, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++)
+        offer(0);
+
+    assert_int_equal(virtio_blk_notify(&blk, 0), 0);       /* nothing finished yet */
+    assert_true(disk_bytes() > 0);
+    assert_true(disk_bytes() <= VIRTIO_BLK_STEP_BYTES);
+    assert_true(g->device_work.pending);
+    assert_int_equal(r16(USED_GPA + 2), 0);                 /* no used entry before the end */
+    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+
+    unsigned turns = drain();
+    assert_true(turns >= (uint64_t)VIRTQ_MAX_SIZE * BIG_REQUEST / VIRTIO_BLK_STEP_BYTES - 1);
+    assert_false(g->device_work.pending);
+    assert_int_equal(disk_bytes(), (uint64_t)VIRTQ_MAX_SIZE * BIG_REQUEST);
+    assert_int_equal(r16(USED_GPA + 2), VIRTQ_MAX_SIZE);
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++) {
+        assert_int_equal(r32(USED_GPA + 4 + 8 * i), 0);
+        assert_int_equal(r32(USED_GPA + 8 + 8 * i), BIG_REQUEST + 1);
+    }
+    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_memory_equal(g->ram + BIG_DATA_GPA, mem_blkdev_sector(disk, BIG_PART_FIRST), BIG_REQUEST);
+    assert_int_equal(blk.stats.requests, VIRTQ_MAX_SIZE);
+    assert_int_equal(blk.stats.reads, VIRTQ_MAX_SIZE);
+    /* Drained: a turn now (a stale call) and a notify do nothing. */
+    uint64_t moved = disk_bytes();
+    virtio_blk_run(&blk);
+    assert_int_equal(virtio_blk_notify(&blk, 0), 0);
+    assert_int_equal(disk_bytes(), moved);
+    assert_false(g->device_work.pending);
+}
+
+/* Requests without data are bounded too: a full ring of GET_IDs (again one head) takes
+ * several steps, each completing at most STEP_BYTES / REQUEST_COST of them. */
+static void test_notify_bounded_by_request_count(void **state)
+{
+    (void)state;
+    header(HDR_GPA, VIRTIO_BLK_T_GET_ID, 0);
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, BIG_DATA_GPA, VIRTIO_BLK_ID_BYTES, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++)
+        offer(0);
+    const int per_step = VIRTIO_BLK_STEP_BYTES / VIRTIO_BLK_REQUEST_COST;
+    assert_int_equal(virtio_blk_notify(&blk, 0), per_step);
+    assert_int_equal(r16(USED_GPA + 2), per_step);
+    assert_int_equal(used_calls, 1);
+    assert_true(g->device_work.pending);
+    assert_int_equal(drain(), VIRTQ_MAX_SIZE / per_step - 1);
+    assert_int_equal(r16(USED_GPA + 2), VIRTQ_MAX_SIZE);
+    assert_int_equal(used_calls, VIRTQ_MAX_SIZE / per_step);       /* one signal per step */
+    assert_memory_equal(g->ram + BIG_DATA_GPA, "tessera-vm1-big\0\0\0\0\0", 20);
+}
+
+/* A fake clock: the disk takes SECTOR_TICKS per sector moved and FLUSH_TICKS per flush. */
+#define STEP_TICKS   40000u
+#define SECTOR_TICKS 1000u
+#define FLUSH_TICKS  STEP_TICKS
+
+static uint64_t fake_now(void)
+{
+    return 123456789u + (disk->dev.stats.sectors_read + disk->dev.stats.sectors_written) * SECTOR_TICKS +
+           disk->dev.stats.flushes * FLUSH_TICKS;
+}
+
+static uint64_t fake_ticks_of(void (*step)(void))
+{
+    uint64_t t0 = fake_now();
+    step();
+    return fake_now() - t0;
+}
+
+static void notify_queue0(void) { assert_true(virtio_blk_notify(&blk, 0) >= 0); }
+static void one_turn(void) { run_pending(); }
+
+/* On a slow disk the time budget ends a step long before the byte budget: each step's disk
+ * time stays within step_ticks, and the request still completes with the right data. */
+static void test_time_budget_fake_clock(void **state)
+{
+    (void)state;
+    struct minidisk md = blk.md;
+    const struct virtio_blk_clock clock = { fake_now, STEP_TICKS };
+    virtio_blk_init(&blk, g, &md, &clock);
+    blk.hooks = (struct virtio_blk_hooks){ on_used, on_reset, NULL };
+    virtio_blk_set_driver_features(&blk, ALL_FEATURES);
+    start_queue();
+    for (unsigned i = 0; i < PART_SECTORS; i++)
+        memset(mem_blkdev_sector(disk, PART_FIRST + i), (int)(i * 3 + 1), 512);
+
+    header(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, DATA_GPA, PART_SECTORS * 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    offer(0);
+    assert_true(fake_ticks_of(notify_queue0) <= STEP_TICKS);
+    assert_true(disk_bytes() < VIRTIO_BLK_STEP_BYTES / 4);     /* time, not bytes, ended it */
+    unsigned turns = 0;
+    while (g->device_work.pending) {
+        uint64_t bytes = disk_bytes();
+        uint64_t ticks = fake_ticks_of(one_turn);
+        assert_true(ticks <= STEP_TICKS);
+        assert_true(disk_bytes() - bytes >= STEP_TICKS / SECTOR_TICKS / 2 * 512);   /* and progress */
+        assert_true(++turns < 1000);
+    }
+    assert_true(turns >= PART_SECTORS * SECTOR_TICKS / STEP_TICKS - 1);
+    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(last_used_len(), PART_SECTORS * 512 + 1);
+    assert_memory_equal(g->ram + DATA_GPA, mem_blkdev_sector(disk, PART_FIRST), PART_SECTORS * 512);
+
+    /* A flush that takes a whole step's time: one per step, whatever the byte budget says. */
+    for (unsigned i = 0; i < 3; i++) {
+        header(HDR_GPA + 16 * i, VIRTIO_BLK_T_FLUSH, 0);
+        desc(3 * i, HDR_GPA + 16 * i, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(3 * i + 2));
+        desc(3 * i + 2, STATUS_GPA + 1 + i, 1, VIRTQ_DESC_F_WRITE, 0);
+        offer((uint16_t)(3 * i));
+    }
+    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_true(g->device_work.pending);
+    run_pending();
+    assert_true(g->device_work.pending);
+    run_pending();
+    assert_false(g->device_work.pending);                      /* the ring is empty: done */
+    assert_int_equal(blk.stats.flushes, 3);
+    assert_int_equal(r16(USED_GPA + 2), 4);
+}
+
+/* The whole partition (more than one step) as a request that is still running. */
+static void start_whole_partition_read(void)
+{
+    header(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+    g->ram[STATUS_GPA] = 0xAA;
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, DATA_GPA, PART_SECTORS * 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    offer(0);
+    assert_int_equal(virtio_blk_notify(&blk, 0), 0);
+    assert_true(g->device_work.pending);
+}
+
+/* A device reset by the driver drops the request in progress and cancels the pending work:
+ * no used entry, no status, no further disk access; the device then works as new. */
+static void test_reset_while_pending(void **state)
+{
+    (void)state;
+    start_whole_partition_read();
+    uint64_t moved = disk_bytes();
+    virtio_blk_reset(&blk);
+    assert_false(g->device_work.pending);
+    virtio_blk_run(&blk);                   /* a turn taken anyway changes nothing */
+    assert_int_equal(disk_bytes(), moved);
+    assert_int_equal(r16(USED_GPA + 2), 0);
+    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+    assert_int_equal(blk.stats.requests, 0);
+
+    virtio_blk_set_driver_features(&blk, ALL_FEATURES);
+    start_queue();
+    memset(mem_blkdev_sector(disk, PART_FIRST + 9), 0x5A, 512);
+    assert_int_equal(request(VIRTIO_BLK_T_IN, 9, 512), VIRTIO_BLK_S_OK);
+    assert_int_equal(g->ram[DATA_GPA], 0x5A);
+    assert_false(g->device_work.pending);
+}
+
+/* A disk error in a later step fails that request (IOERR, one used entry, no more disk access
+ * for it), as a real device may; the next request is served normally. */
+static void test_request_failing_part_way(void **state)
+{
+    (void)state;
+    disk->fail_lba = PART_FIRST + 700;
+    disk->fail_err = BLKDEV_EIO;
+    disk->fail_once = true;
+    start_whole_partition_read();
+    assert_int_equal(blk.stats.device_errors, 0);       /* the first step went well */
+    drain();
+    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(r16(USED_GPA + 2), 1);
+    assert_true(last_used_len() >= 1 && last_used_len() <= 700 * 512 + 1);
+    assert_int_equal(blk.stats.device_errors, 1);
+    for (unsigned i = 0; i < disk->log_count && i < MEM_BLKDEV_LOG_MAX; i++)
+        assert_true(disk->log[i].lba <= PART_FIRST + 700);    /* nothing after the failure */
+
+    /* A write failing part-way: IOERR, and the write-through flush is not attempted. */
+    make_device(false, 1ull << VIRTIO_F_VERSION_1);
+    mem_blkdev_clear_log(disk);
+    disk->fail_lba = PART_FIRST + 800;
+    disk->fail_err = BLKDEV_EIO;
+    disk->fail_once = true;
+    header(HDR_GPA, VIRTIO_BLK_T_OUT, 0);
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, DATA_GPA, PART_SECTORS * 512, VIRTQ_DESC_F_NEXT, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    offer(0);
+    assert_int_equal(virtio_blk_notify(&blk, 0), 0);
+    drain();
+    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(last_used_len(), 1);
+    for (unsigned i = 0; i < disk->log_count; i++)
+        assert_int_not_equal(disk->log[i].kind, MEM_ACCESS_FLUSH);
+    assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_OK);
+}
+
+/* The guest keeps notifying while a large request runs: every notify is one bounded step,
+ * requests complete in ring order, and the small one waits for the large one. */
+static void test_interleaved_notifies(void **state)
+{
+    (void)state;
+    start_whole_partition_read();
+    header(HDR_GPA + 16, VIRTIO_BLK_T_OUT, 5);
+    memset(g->ram + DATA_GPA + 0x80000, 0x6B, 512);
+    desc(3, HDR_GPA + 16, 16, VIRTQ_DESC_F_NEXT, 4);
+    desc(4, DATA_GPA + 0x80000, 512, VIRTQ_DESC_F_NEXT, 5);
+    desc(5, STATUS_GPA + 1, 1, VIRTQ_DESC_F_WRITE, 0);
+    g->ram[STATUS_GPA + 1] = 0xAA;
+    offer(3);
+    unsigned notifies = 0;
+    while (r16(USED_GPA + 2) < 2) {
+        uint64_t before = disk_bytes();
+        if (r16(USED_GPA + 2) == 0)
+            assert_int_equal(g->ram[STATUS_GPA + 1], 0xAA);     /* not before the first */
+        assert_true(virtio_blk_notify(&blk, 0) >= 0);
+        assert_true(disk_bytes() - before <= VIRTIO_BLK_STEP_BYTES);
+        assert_true(++notifies < 100);
+    }
+    assert_true(notifies >= 1);
+    assert_false(g->device_work.pending);
+    assert_int_equal(r32(USED_GPA + 4), 0);
+    assert_int_equal(r32(USED_GPA + 8), PART_SECTORS * 512 + 1);
+    assert_int_equal(r32(USED_GPA + 12), 3);
+    assert_int_equal(r32(USED_GPA + 16), 1);
+    assert_int_equal(g->ram[STATUS_GPA + 1], VIRTIO_BLK_S_OK);
+    assert_int_equal(mem_blkdev_sector(disk, PART_FIRST + 5)[0], 0x6B);
+    /* the read was served before the write: it holds the old sector 5 */
+    assert_int_equal(g->ram[DATA_GPA + 5 * 512], GUARD);
+}
+
+/* A broken ring found after a request in progress: that request completes, then NEEDS_RESET
+ * ends the pending work. */
+static void test_needs_reset_ends_pending_work(void **state)
+{
+    (void)state;
+    start_whole_partition_read();
+    offer(16);                                  /* head out of range */
+    drain();
+    assert_true(blk.needs_reset);
+    assert_false(g->device_work.pending);
+    assert_int_equal(r16(USED_GPA + 2), 1);
+    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(reset_calls, 1);
+    assert_int_equal(virtio_blk_notify(&blk, 0), -1);
+    assert_false(g->device_work.pending);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -701,6 +1043,13 @@ int main(void)
         T(test_ring_errors_need_reset),
         T(test_notify_bad_queue_index),
         T(test_several_requests_one_notify),
+        T(test_time_budget_fake_clock),
+        T(test_reset_while_pending),
+        T(test_request_failing_part_way),
+        T(test_interleaved_notifies),
+        T(test_needs_reset_ends_pending_work),
+        cmocka_unit_test_setup_teardown(test_notify_bounded_by_bytes, setup_big, teardown_big),
+        cmocka_unit_test_setup_teardown(test_notify_bounded_by_request_count, setup_big, teardown_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,7 +192,7 @@ static int setup(void **state)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
-    assert_int_equal(virtio_blk_pci_attach(g, &md), 0);
+    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), 0);
     discover();
     return 0;
 }
@@ -374,8 +374,8 @@ static void test_queue_registers(void **state)
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), QSIZE);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
-    assert_int_equal(virtio_blk_pci_device(g)->vq.size, QSIZE);
-    assert_int_equal(virtio_blk_pci_device(g)->vq.used_gpa, USED_GPA);
+    assert_int_equal(virtio_blk_pci_device(g)->vq[0].size, QSIZE);
+    assert_int_equal(virtio_blk_pci_device(g)->vq[0].used_gpa, USED_GPA);
     /* After DRIVER_OK nothing about the queue changes either. */
     set_status(0x0F);
     set_status(0);
@@ -612,7 +612,7 @@ static void test_attach_rules(void **state)
 {
     (void)state;
     struct minidisk md = virtio_blk_pci_device(g)->md;
-    assert_int_equal(virtio_blk_pci_attach(g, &md), -1);        /* one per guest */
+    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), -1);        /* one per guest */
     assert_null(virtio_blk_pci_transport(NULL));
 
     /* Big RAM: BAR0 goes to the first 4 GiB boundary above it. */
@@ -620,7 +620,7 @@ static void test_attach_rules(void **state)
     memset(&big, 0, sizeof(big));
     strcpy(big.name, "big");
     big.ram_size = 0xF0000000ull;
-    assert_int_equal(virtio_blk_pci_attach(&big, &md), 0);
+    assert_int_equal(virtio_blk_pci_attach(&big, &md, NULL), 0);
     assert_int_equal(big.mmio_count, 1);
     assert_int_equal(big.mmio[0].base, 0x100000000ull);
     assert_non_null(big.pci);
@@ -632,7 +632,7 @@ static void test_attach_rules(void **state)
     for (unsigned i = 0; i < BOOTINFO_MAX_GUESTS; i++) {
         memset(&more[i], 0, sizeof(more[i]));
         more[i].ram_size = RAM_SIZE;
-        if (virtio_blk_pci_attach(&more[i], &md) == 0)
+        if (virtio_blk_pci_attach(&more[i], &md, NULL) == 0)
             attached++;
     }
     assert_int_equal(attached, BOOTINFO_MAX_GUESTS - 2);
@@ -647,10 +647,65 @@ static void test_attach_rules(void **state)
     memset(&busy, 0, sizeof(busy));
     busy.ram_size = RAM_SIZE;
     assert_int_equal(gpa_add_mmio(&busy, 0xE0000000ull, 0x1000, g->mmio[0].ops, NULL), 0);
-    assert_int_equal(virtio_blk_pci_attach(&busy, &md), -1);
+    assert_int_equal(virtio_blk_pci_attach(&busy, &md, NULL), -1);
     assert_null(busy.pci);
     assert_null(virtio_blk_pci_transport(&busy));
     assert_int_equal(busy.mmio_count, 1);
+}
+
+
+/* A request larger than one step, posted and notified (the rest waits in g->device_work). */
+#define BIG_DATA_GPA 0x10000ull
+#define PART_BYTES   ((PART_LAST - PART_FIRST + 1) * 512u)
+
+static void post_whole_partition_read(void)
+{
+    w32(HDR_GPA, VIRTIO_BLK_T_IN);
+    w32(HDR_GPA + 4, 0);
+    w64(HDR_GPA + 8, 0);
+    g->ram[STATUS_GPA] = 0xAA;
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, BIG_DATA_GPA, PART_BYTES, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    post_head(0);
+    notify_queue0();
+    assert_true(g->device_work.pending);
+    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+}
+
+/* The run loop's turns finish the request and raise the interrupt; a driver reset (status 0)
+ * or a detach while work is pending cancels it: nothing more is read, no used entry appears. */
+static void test_reset_cancels_deferred_work(void **state)
+{
+    (void)state;
+    driver_init(F_VERSION_1 | F_FLUSH);
+    (void)gpa_read(g, d.bar + d.isr, 1);
+    post_whole_partition_read();
+    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 0);      /* nothing completed yet */
+    for (unsigned turns = 0; g->device_work.pending; turns++) {
+        assert_true(turns < 100);
+        g->device_work.run(g->device_work.ctx);
+    }
+    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(r16(USED_GPA + 2), 1);
+    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), VIRTIO_PCI_ISR_QUEUE);
+    assert_memory_equal(g->ram + BIG_DATA_GPA, mem_blkdev_sector(disk, PART_FIRST), PART_BYTES);
+
+    post_whole_partition_read();
+    uint64_t sectors = disk->dev.stats.sectors_read;
+    set_status(0);
+    assert_false(g->device_work.pending);
+    assert_int_equal(status(), 0);
+    virtio_blk_run(virtio_blk_pci_device(g));           /* a stale turn does nothing */
+    assert_int_equal(disk->dev.stats.sectors_read, sectors);
+    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+    assert_int_equal(r16(USED_GPA + 2), 1);
+
+    w16(USED_GPA + 2, 0);
+    driver_init(F_VERSION_1 | F_FLUSH);
+    post_whole_partition_read();
+    virtio_blk_pci_detach(g);
+    assert_false(g->device_work.pending);
 }
 
 int main(void)
@@ -670,6 +725,7 @@ int main(void)
         T(test_pci_cfg_window),
         T(test_memory_decode_off),
         T(test_attach_rules),
+        T(test_reset_cancels_deferred_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

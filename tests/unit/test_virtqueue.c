@@ -356,6 +356,29 @@ static void test_interrupt_suppression_flag(void **state)
     w16(AVAIL_GPA, 0);
 }
 
+/* Whether anything waits in the avail ring, without taking it: what the device asks before it
+ * leaves work for later. A disabled or broken queue has nothing. */
+static void test_has_available(void **state)
+{
+    (void)state;
+    assert_false(virtq_has_available(&q, g));
+    desc(0, 0x8000, 16, 0, 0);
+    offer(0);
+    offer(0);
+    assert_true(virtq_has_available(&q, g));
+    assert_true(virtq_has_available(&q, g));                  /* asking takes nothing */
+    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_true(virtq_has_available(&q, g));
+    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_false(virtq_has_available(&q, g));
+    w16(AVAIL_GPA + 2, (uint16_t)(avail_idx + 100));         /* a jump: pop will refuse it */
+    assert_true(virtq_has_available(&q, g));
+    expect_broken(VIRTQ_EAVAIL_IDX);
+    assert_false(virtq_has_available(&q, g));
+    virtq_reset(&q);
+    assert_false(virtq_has_available(&q, g));
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -379,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_indirect_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_longer_than_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_suppression_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_has_available, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strerror, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

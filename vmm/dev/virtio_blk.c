@@ -1,36 +1,23 @@
-/* virtio-blk request processing over a minidisk. Layout of a request (section 5.2.6): a
- * device-readable 16-byte header (it may span descriptors; it is copied out once), data
- * buffers, and a device-writable status byte, the last byte of the chain. All validation
- * happens before the disk is touched; every sector goes through minidisk_translate. */
+/* virtio-blk request processing over a minidisk, in bounded steps. Layout of a request
+ * (section 5.2.6): a device-readable 16-byte header (it may span descriptors; it is copied out
+ * once), data buffers, and a device-writable status byte, the last byte of the chain. All
+ * validation happens when a request is taken, before the disk is touched; every sector goes
+ * through minidisk_translate. Data moves in transfers that fit the step's budget, so a request
+ * may span several steps; its progress lives in b->req. */
 #include "dev/virtio_blk.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#define HEADER_BYTES 16u
+#define HEADER_BYTES 16u               /* type, reserved, sector (le32, le32, le64) */
 
-struct blk_header {
-    uint32_t type;
-    uint32_t reserved;
-    uint64_t sector;
-};
-
-/* Walks a run of segments of a chain as one byte stream of `left` bytes. */
-struct cursor {
-    struct guest *g;
-    const struct virtq_chain *c;
-    unsigned seg;
-    uint64_t off;               /* may run past seg until cursor_settle */
-    uint64_t left;
-};
-
-static void cursor_init(struct cursor *k, struct guest *g, const struct virtq_chain *c, unsigned seg,
+static void cursor_init(struct virtio_blk_cursor *k, struct guest *g, const struct virtq_chain *c, unsigned seg,
                         uint64_t left)
 {
-    *k = (struct cursor){ g, c, seg, 0, left };
+    *k = (struct virtio_blk_cursor){ g, c, seg, 0, left };
 }
 
 /* Moves past used-up (and empty) segments so that off lies inside seg, or seg == count. */
-static void cursor_settle(struct cursor *k)
+static void cursor_settle(struct virtio_blk_cursor *k)
 {
     while (k->seg < k->c->count && k->off >= k->c->seg[k->seg].len) {
         k->off -= k->c->seg[k->seg].len;
@@ -43,7 +30,7 @@ static void cursor_settle(struct cursor *k)
  * a buffer into page-sized descriptors (as drivers do) still reaches the disk with one large
  * transfer instead of one per page. Segments were checked to be in RAM (so gpa + len cannot
  * overflow) before any cursor is used. */
-static uint64_t cursor_span(struct cursor *k, uint64_t max, uint8_t **p)
+static uint64_t cursor_span(struct virtio_blk_cursor *k, uint64_t max, uint8_t **p)
 {
     cursor_settle(k);
     if (!k->left || k->seg >= k->c->count)
@@ -68,14 +55,14 @@ static uint64_t cursor_span(struct cursor *k, uint64_t max, uint8_t **p)
     return *p ? n : 0;
 }
 
-static void cursor_advance(struct cursor *k, uint64_t n)
+static void cursor_advance(struct virtio_blk_cursor *k, uint64_t n)
 {
     k->off += n;
     k->left -= n;
 }
 
 /* Copies n bytes out of / into the stream; returns the bytes moved. */
-static uint64_t cursor_read(struct cursor *k, void *dst, uint64_t n)
+static uint64_t cursor_read(struct virtio_blk_cursor *k, void *dst, uint64_t n)
 {
     uint8_t *d = dst, *p;
     uint64_t done = 0, len;
@@ -87,7 +74,7 @@ static uint64_t cursor_read(struct cursor *k, void *dst, uint64_t n)
     return done;
 }
 
-static void cursor_skip(struct cursor *k, uint64_t n)
+static void cursor_skip(struct virtio_blk_cursor *k, uint64_t n)
 {
     uint8_t *p;
     uint64_t len;
@@ -97,7 +84,7 @@ static void cursor_skip(struct cursor *k, uint64_t n)
     }
 }
 
-static uint64_t cursor_write(struct cursor *k, const void *src, uint64_t n)
+static uint64_t cursor_write(struct virtio_blk_cursor *k, const void *src, uint64_t n)
 {
     const uint8_t *s = src;
     uint8_t *p;
@@ -110,24 +97,42 @@ static uint64_t cursor_write(struct cursor *k, const void *src, uint64_t n)
     return done;
 }
 
-void virtio_blk_init(struct virtio_blk *b, struct guest *g, const struct minidisk *md)
+/* Nothing left for later: the guest's pending device work, if it is ours, ends. */
+static void cancel_deferred(struct virtio_blk *b)
+{
+    if (b->g->device_work.ctx == b)
+        b->g->device_work.pending = false;
+}
+
+void virtio_blk_init(struct virtio_blk *b, struct guest *g, const struct minidisk *md,
+                     const struct virtio_blk_clock *clock)
 {
     char id[64];
     memset(b, 0, sizeof(*b));
     b->g = g;
     b->md = *md;
+    if (clock)
+        b->clock = *clock;
     fmt_snprintf(id, sizeof(id), "tessera-%s-%s", g->name, md->part_name);
     size_t n = strnlen(id, VIRTIO_BLK_ID_BYTES);
     memcpy(b->id, id, n);
-    virtq_reset(&b->vq);
+    for (unsigned i = 0; i < VIRTIO_BLK_QUEUES; i++)
+        virtq_reset(&b->vq[i]);
+    cancel_deferred(b);
 }
 
 void virtio_blk_reset(struct virtio_blk *b)
 {
-    virtq_reset(&b->vq);
+    for (unsigned i = 0; i < VIRTIO_BLK_QUEUES; i++)
+        virtq_reset(&b->vq[i]);
     b->driver_features = 0;
     b->needs_reset = false;
     b->reset_reason[0] = 0;
+    /* The driver forgets every buffer it gave us: drop the request in progress unanswered. */
+    b->req = (struct virtio_blk_request){ .phase = VIRTIO_BLK_IDLE };
+    b->notified = 0;
+    b->next_queue = 0;
+    cancel_deferred(b);
 }
 
 uint64_t virtio_blk_device_features(const struct virtio_blk *b)
@@ -142,7 +147,8 @@ uint64_t virtio_blk_device_features(const struct virtio_blk *b)
 void virtio_blk_set_driver_features(struct virtio_blk *b, uint64_t features)
 {
     b->driver_features = features & virtio_blk_device_features(b);
-    b->vq.indirect_ok = (b->driver_features >> VIRTIO_F_INDIRECT_DESC) & 1;
+    for (unsigned i = 0; i < VIRTIO_BLK_QUEUES; i++)
+        b->vq[i].indirect_ok = (b->driver_features >> VIRTIO_F_INDIRECT_DESC) & 1;
 }
 
 static void put_le(uint8_t *p, unsigned n, uint64_t v)
@@ -170,39 +176,41 @@ int virtio_blk_config_read(const struct virtio_blk *b, uint64_t offset, unsigned
 
 struct virtq *virtio_blk_queue(struct virtio_blk *b, unsigned index)
 {
-    return index < VIRTIO_BLK_QUEUES ? &b->vq : NULL;
+    return index < VIRTIO_BLK_QUEUES ? &b->vq[index] : NULL;
 }
 
-/* Moves `bytes` (a multiple of 512) between guest sector `sector` and the stream. Sectors
- * wholly inside one guest buffer go straight to the disk; a sector split across buffers goes
- * through the bounce buffer. Returns BLKDEV_OK or the first error; *done counts the bytes moved. */
-static int transfer(struct virtio_blk *b, struct cursor *k, uint64_t sector, uint64_t bytes, bool to_guest,
-                    uint64_t *done)
+/* Moves `bytes` (a multiple of 512) between physical sector `phys` (inside the range the request
+ * translated once) and the stream. Sectors wholly inside one guest buffer go straight to the
+ * disk; a sector split across buffers goes through the bounce buffer. Returns BLKDEV_OK or the
+ * first error; *done counts the bytes moved. */
+static int transfer(struct virtio_blk *b, struct virtio_blk_cursor *k, uint64_t phys, uint64_t bytes,
+                    bool to_guest, uint64_t *done)
 {
     *done = 0;
     while (*done < bytes) {
         uint8_t *p;
         uint64_t len = cursor_span(k, bytes - *done, &p);
-        uint64_t s = sector + *done / VIRTIO_BLK_SECTOR;
+        uint64_t s = phys + *done / VIRTIO_BLK_SECTOR;
         int err;
         if (len == 0)
             return BLKDEV_EINVAL;            /* cannot happen: lengths were summed beforehand */
         if (len >= VIRTIO_BLK_SECTOR) {
             uint64_t n = len / VIRTIO_BLK_SECTOR;
-            err = to_guest ? minidisk_read(&b->md, s, n, p) : minidisk_write(&b->md, s, n, p);
+            err = to_guest ? minidisk_read_translated(&b->md, s, n, p)
+                           : minidisk_write_translated(&b->md, s, n, p);
             if (err)
                 return err;
             cursor_advance(k, n * VIRTIO_BLK_SECTOR);
             *done += n * VIRTIO_BLK_SECTOR;
         } else if (to_guest) {
-            err = minidisk_read(&b->md, s, 1, b->bounce);
+            err = minidisk_read_translated(&b->md, s, 1, b->bounce);
             if (err)
                 return err;
             cursor_write(k, b->bounce, VIRTIO_BLK_SECTOR);
             *done += VIRTIO_BLK_SECTOR;
         } else {
             cursor_read(k, b->bounce, VIRTIO_BLK_SECTOR);
-            err = minidisk_write(&b->md, s, 1, b->bounce);
+            err = minidisk_write_translated(&b->md, s, 1, b->bounce);
             if (err)
                 return err;
             *done += VIRTIO_BLK_SECTOR;
@@ -222,80 +230,93 @@ static uint8_t disk_error(struct virtio_blk *b, int err)
     return VIRTIO_BLK_S_IOERR;
 }
 
-/* Executes a request whose layout has been checked. readable/writable exclude header/status.
- * Returns the status; *written counts data bytes stored in guest memory. */
-static uint8_t execute(struct virtio_blk *b, const struct blk_header *h, unsigned first_writable,
-                       uint64_t readable, uint64_t writable, uint32_t *written)
+/* ---- The step budget ---- */
+
+struct step_budget {
+    uint64_t bytes_left;
+    uint64_t start;             /* clock ticks when the step began */
+    unsigned ops;               /* operations so far: the first is always allowed, so every
+                                   step makes progress */
+};
+
+static bool has_clock(const struct virtio_blk *b)
 {
-    const struct virtq_chain *c = &b->chain;
-    struct cursor k;
-    uint64_t phys, done;
-    int err;
-
-    switch (h->type) {
-    case VIRTIO_BLK_T_IN:
-        b->stats.reads++;
-        if (readable != 0 || writable % VIRTIO_BLK_SECTOR != 0) {
-            b->stats.malformed++;
-            return VIRTIO_BLK_S_IOERR;
-        }
-        if (minidisk_translate(&b->md, h->sector, writable / VIRTIO_BLK_SECTOR, &phys))
-            return disk_error(b, BLKDEV_ERANGE);
-        cursor_init(&k, b->g, c, first_writable, writable);
-        err = transfer(b, &k, h->sector, writable, true, &done);
-        *written = (uint32_t)done;
-        return err ? disk_error(b, err) : VIRTIO_BLK_S_OK;
-
-    case VIRTIO_BLK_T_OUT:
-        b->stats.writes++;
-        if (writable != 0 || readable % VIRTIO_BLK_SECTOR != 0) {
-            b->stats.malformed++;
-            return VIRTIO_BLK_S_IOERR;
-        }
-        if (b->md.read_only)
-            return disk_error(b, BLKDEV_EROFS);
-        if (minidisk_translate(&b->md, h->sector, readable / VIRTIO_BLK_SECTOR, &phys))
-            return disk_error(b, BLKDEV_ERANGE);
-        cursor_init(&k, b->g, c, 0, HEADER_BYTES + readable);
-        cursor_skip(&k, HEADER_BYTES);
-        err = transfer(b, &k, h->sector, readable, false, &done);
-        if (!err && !((b->driver_features >> VIRTIO_BLK_F_FLUSH) & 1))
-            err = minidisk_flush(&b->md);
-        return err ? disk_error(b, err) : VIRTIO_BLK_S_OK;
-
-    case VIRTIO_BLK_T_FLUSH:
-        b->stats.flushes++;
-        err = minidisk_flush(&b->md);
-        return err ? disk_error(b, err) : VIRTIO_BLK_S_OK;
-
-    case VIRTIO_BLK_T_GET_ID:
-        b->stats.get_ids++;
-        if (writable == 0) {
-            b->stats.malformed++;
-            return VIRTIO_BLK_S_IOERR;
-        }
-        cursor_init(&k, b->g, c, first_writable, writable);
-        *written = (uint32_t)cursor_write(&k, b->id, writable < VIRTIO_BLK_ID_BYTES ? writable : VIRTIO_BLK_ID_BYTES);
-        return VIRTIO_BLK_S_OK;
-
-    default:
-        b->stats.unsupported++;
-        return VIRTIO_BLK_S_UNSUPP;
-    }
+    return b->clock.now && b->clock.step_ticks;
 }
 
-/* Processes one chain. Returns false when it has no usable status byte (device error);
- * otherwise the status is stored and *used_len is what goes into the used ring. */
-static bool process_request(struct virtio_blk *b, uint32_t *used_len)
+static uint64_t ticks_left(const struct virtio_blk *b, const struct step_budget *bud)
+{
+    uint64_t used = b->clock.now() - bud->start;
+    return used < b->clock.step_ticks ? b->clock.step_ticks - used : 0;
+}
+
+static bool budget_allows(const struct virtio_blk *b, const struct step_budget *bud)
+{
+    if (bud->ops == 0)
+        return true;
+    return bud->bytes_left > 0 && (!has_clock(b) || ticks_left(b, bud) > 0);
+}
+
+static void charge(struct step_budget *bud, uint64_t bytes)
+{
+    bud->bytes_left = bytes < bud->bytes_left ? bud->bytes_left - bytes : 0;
+    bud->ops++;
+}
+
+/* Bytes the next transfer of a request with `remaining` bytes to go may move: what is left of
+ * the byte budget and, on a clock, what the disk's measured speed fits into the time left
+ * (one probe sector while the speed is unknown). Whole sectors; 0 means the step is over.
+ * The time check alone would not do: one transfer on a slow disk (IDE PIO) could take longer
+ * than a slice. */
+static uint64_t transfer_limit(const struct virtio_blk *b, const struct step_budget *bud, uint64_t remaining)
+{
+    uint64_t sectors = (remaining < bud->bytes_left ? remaining : bud->bytes_left) / VIRTIO_BLK_SECTOR;
+    if (has_clock(b)) {
+        uint64_t fit = !b->speed_known ? VIRTIO_BLK_PROBE_SECTORS
+                     : b->ticks_per_sector ? ticks_left(b, bud) / b->ticks_per_sector : sectors;
+        if (fit < sectors)
+            sectors = fit;
+    }
+    if (sectors == 0 && bud->ops == 0)
+        sectors = 1;                    /* remaining is a non-zero multiple of a sector */
+    return sectors * VIRTIO_BLK_SECTOR;
+}
+
+/* ---- Taking a request ---- */
+
+static void finish(struct virtio_blk_request *r, uint8_t status)
+{
+    r->status = status;
+    r->phase = VIRTIO_BLK_DONE;
+}
+
+/* After a transfer: an OUT without FLUSH negotiated still has its flush to do. */
+static void transfer_done(struct virtio_blk_request *r)
+{
+    if (r->done < r->bytes)
+        return;
+    if (r->type == VIRTIO_BLK_T_OUT && r->flush_after)
+        r->phase = VIRTIO_BLK_FLUSH;
+    else
+        finish(r, VIRTIO_BLK_S_OK);
+}
+
+/* Sets up b->req for the chain just popped from queue: the status byte located, the layout
+ * checked, the header copied once, the range translated. Requests that need no disk (and those
+ * that fail these checks) are finished here. Returns false when the chain has no usable status
+ * byte (a device error: NEEDS_RESET). */
+static bool take_request(struct virtio_blk *b, unsigned queue)
 {
     const struct virtq_chain *c = &b->chain;
+    struct virtio_blk_request *r = &b->req;
+    *r = (struct virtio_blk_request){ .phase = VIRTIO_BLK_IDLE, .queue = queue };
     if (c->count == 0)
         return false;
     const struct virtq_seg *last = &c->seg[c->count - 1];
     if (!last->writable || last->len == 0 || !last->in_ram)
         return false;
-    volatile uint8_t *status = guest_ram_ptr(b->g, last->gpa + last->len - 1, 1);
-    if (!status)
+    r->status_gpa = last->gpa + last->len - 1;
+    if (!guest_ram_ptr(b->g, r->status_gpa, 1))
         return false;
 
     /* Device-readable buffers come first (section 2.7.4.2); sum both kinds. */
@@ -313,41 +334,232 @@ static bool process_request(struct virtio_blk *b, uint32_t *used_len)
             readable += c->seg[i].len;
         }
     }
-
-    uint32_t written = 0;
-    uint8_t st;
     /* The used length (data + status) must fit in 32 bits. */
     if (!layout_ok || readable < HEADER_BYTES || writable > UINT32_MAX) {
         b->stats.malformed++;
-        st = VIRTIO_BLK_S_IOERR;
-    } else {
-        uint8_t raw[HEADER_BYTES];
-        struct cursor k;
-        cursor_init(&k, b->g, c, 0, HEADER_BYTES);
-        cursor_read(&k, raw, HEADER_BYTES);
-        struct blk_header h;
-        h.type = (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 24;
-        h.reserved = 0;
-        h.sector = 0;
-        for (unsigned i = 0; i < 8; i++)
-            h.sector |= (uint64_t)raw[8 + i] << (8 * i);
-        st = execute(b, &h, first_writable, readable - HEADER_BYTES, writable - 1, &written);
+        finish(r, VIRTIO_BLK_S_IOERR);
+        return true;
     }
-    *status = st;
-    *used_len = written + 1;
+    readable -= HEADER_BYTES;
+    writable -= 1;                      /* the status byte */
+
+    uint8_t raw[HEADER_BYTES];
+    struct virtio_blk_cursor k;
+    cursor_init(&k, b->g, c, 0, HEADER_BYTES);
+    cursor_read(&k, raw, HEADER_BYTES);
+    r->type = (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 24;
+    for (unsigned i = 0; i < 8; i++)
+        r->sector |= (uint64_t)raw[8 + i] << (8 * i);
+
+    switch (r->type) {
+    case VIRTIO_BLK_T_IN:
+        b->stats.reads++;
+        if (readable != 0 || writable % VIRTIO_BLK_SECTOR != 0) {
+            b->stats.malformed++;
+            finish(r, VIRTIO_BLK_S_IOERR);
+        } else if (minidisk_translate(&b->md, r->sector, writable / VIRTIO_BLK_SECTOR, &r->phys)) {
+            finish(r, disk_error(b, BLKDEV_ERANGE));
+        } else {
+            r->bytes = writable;
+            cursor_init(&r->data, b->g, c, first_writable, writable);
+            r->phase = VIRTIO_BLK_TRANSFER;
+            transfer_done(r);           /* an empty read is done */
+        }
+        break;
+
+    case VIRTIO_BLK_T_OUT:
+        b->stats.writes++;
+        if (writable != 0 || readable % VIRTIO_BLK_SECTOR != 0) {
+            b->stats.malformed++;
+            finish(r, VIRTIO_BLK_S_IOERR);
+        } else if (b->md.read_only) {
+            finish(r, disk_error(b, BLKDEV_EROFS));
+        } else if (minidisk_translate(&b->md, r->sector, readable / VIRTIO_BLK_SECTOR, &r->phys)) {
+            finish(r, disk_error(b, BLKDEV_ERANGE));
+        } else {
+            r->bytes = readable;
+            r->flush_after = !((b->driver_features >> VIRTIO_BLK_F_FLUSH) & 1);
+            cursor_init(&r->data, b->g, c, 0, HEADER_BYTES + readable);
+            cursor_skip(&r->data, HEADER_BYTES);
+            r->phase = VIRTIO_BLK_TRANSFER;
+            transfer_done(r);
+        }
+        break;
+
+    case VIRTIO_BLK_T_FLUSH:
+        b->stats.flushes++;
+        r->phase = VIRTIO_BLK_FLUSH;
+        break;
+
+    case VIRTIO_BLK_T_GET_ID:
+        b->stats.get_ids++;
+        if (writable == 0) {
+            b->stats.malformed++;
+            finish(r, VIRTIO_BLK_S_IOERR);
+            break;
+        }
+        cursor_init(&k, b->g, c, first_writable, writable);
+        r->written = (uint32_t)cursor_write(&k, b->id, writable < VIRTIO_BLK_ID_BYTES ? writable : VIRTIO_BLK_ID_BYTES);
+        finish(r, VIRTIO_BLK_S_OK);
+        break;
+
+    default:
+        b->stats.unsupported++;
+        finish(r, VIRTIO_BLK_S_UNSUPP);
+        break;
+    }
     return true;
+}
+
+/* ---- Serving the request in progress ---- */
+
+/* One transfer of as much as the budget allows. false: the budget is used up. */
+static bool transfer_step(struct virtio_blk *b, struct step_budget *bud)
+{
+    struct virtio_blk_request *r = &b->req;
+    uint64_t limit = transfer_limit(b, bud, r->bytes - r->done);
+    if (limit == 0)
+        return false;
+    bool to_guest = r->type == VIRTIO_BLK_T_IN;
+    uint64_t t0 = has_clock(b) ? b->clock.now() : 0, moved;
+    int err = transfer(b, &r->data, r->phys + r->done / VIRTIO_BLK_SECTOR, limit, to_guest, &moved);
+    if (has_clock(b) && !err) {
+        b->ticks_per_sector = (b->clock.now() - t0) / (limit / VIRTIO_BLK_SECTOR);
+        b->speed_known = true;
+    }
+    charge(bud, limit);
+    r->done += moved;
+    if (to_guest)
+        r->written += (uint32_t)moved;      /* at most the writable length, checked to fit */
+    if (err)
+        finish(r, disk_error(b, err));      /* fails the request part-way, as a disk may */
+    else
+        transfer_done(r);
+    return true;
+}
+
+/* Advances b->req within the budget, up to DONE when it fits. */
+static void serve(struct virtio_blk *b, struct step_budget *bud)
+{
+    struct virtio_blk_request *r = &b->req;
+    while (r->phase != VIRTIO_BLK_DONE && budget_allows(b, bud)) {
+        if (r->phase == VIRTIO_BLK_TRANSFER) {
+            if (!transfer_step(b, bud))
+                return;
+        } else {
+            int err = minidisk_flush(&b->md);
+            charge(bud, 0);
+            finish(r, err ? disk_error(b, err) : VIRTIO_BLK_S_OK);
+        }
+    }
 }
 
 static void enter_needs_reset(struct virtio_blk *b, const char *why)
 {
+    b->req.phase = VIRTIO_BLK_IDLE;
     if (b->needs_reset)
         return;
     b->needs_reset = true;
-    b->vq.broken = true;
+    for (unsigned i = 0; i < VIRTIO_BLK_QUEUES; i++)
+        b->vq[i].broken = true;
     fmt_snprintf(b->reset_reason, sizeof(b->reset_reason), "%s", why);
     log_printf("tessera: guest %s: virtio-blk: %s; device needs reset\n", b->g->name, why);
     if (b->hooks.needs_reset)
         b->hooks.needs_reset(b->hooks.ctx, b);
+}
+
+/* The status byte, then the used entry: only now does the driver see the request end. */
+static bool complete(struct virtio_blk *b)
+{
+    struct virtio_blk_request *r = &b->req;
+    volatile uint8_t *status = guest_ram_ptr(b->g, r->status_gpa, 1);   /* checked when taken */
+    *status = r->status;
+    r->phase = VIRTIO_BLK_IDLE;
+    int err = virtq_push(&b->vq[r->queue], b->g, b->chain.head, r->written + 1);
+    if (err < 0) {
+        enter_needs_reset(b, virtq_strerror(err));
+        return false;
+    }
+    b->stats.requests++;
+    return true;
+}
+
+/* Takes the next request, round robin over the notified queues: each queue gets one request
+ * before the next gets another. false: nothing to take, or the ring is broken. */
+static bool take_next(struct virtio_blk *b, struct step_budget *bud)
+{
+    for (unsigned i = 0; i < VIRTIO_BLK_QUEUES; i++) {
+        unsigned q = (b->next_queue + i) % VIRTIO_BLK_QUEUES;
+        if (!(b->notified & (1u << q)))
+            continue;
+        int got = virtq_pop(&b->vq[q], b->g, &b->chain);
+        if (got == 0) {
+            b->notified &= ~(1u << q);
+            continue;
+        }
+        if (got < 0) {
+            enter_needs_reset(b, virtq_strerror(got));
+            return false;
+        }
+        b->next_queue = (q + 1) % VIRTIO_BLK_QUEUES;
+        charge(bud, VIRTIO_BLK_REQUEST_COST);
+        if (!take_request(b, q)) {
+            enter_needs_reset(b, "request without a device-writable status byte in guest RAM");
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Work left for a later step: the request in progress, or a notified queue with entries. */
+static bool work_left(struct virtio_blk *b)
+{
+    if (b->needs_reset)
+        return false;
+    if (b->req.phase != VIRTIO_BLK_IDLE)
+        return true;
+    for (unsigned q = 0; q < VIRTIO_BLK_QUEUES; q++) {
+        if (!(b->notified & (1u << q)))
+            continue;
+        if (virtq_has_available(&b->vq[q], b->g))
+            return true;
+        b->notified &= ~(1u << q);
+    }
+    return false;
+}
+
+/* One step: serve, take and complete requests until the budget is used or nothing is left;
+ * signal each queue that got used entries; leave the rest to the guest's next turn. */
+static int step(struct virtio_blk *b)
+{
+    struct step_budget bud = { VIRTIO_BLK_STEP_BYTES, has_clock(b) ? b->clock.now() : 0, 0 };
+    uint32_t used_queues = 0;
+    int completed = 0;
+    while (!b->needs_reset) {
+        if (b->req.phase == VIRTIO_BLK_IDLE && (!budget_allows(b, &bud) || !take_next(b, &bud)))
+            break;
+        serve(b, &bud);
+        if (b->req.phase != VIRTIO_BLK_DONE)
+            break;                          /* the budget ran out in the middle of it */
+        unsigned q = b->req.queue;
+        if (!complete(b))
+            break;
+        used_queues |= 1u << q;
+        completed++;
+    }
+    if (bud.ops)
+        b->stats.steps++;
+    for (unsigned q = 0; q < VIRTIO_BLK_QUEUES; q++)
+        if ((used_queues & (1u << q)) && b->hooks.used)
+            b->hooks.used(b->hooks.ctx, b, q);
+    if (work_left(b)) {
+        b->stats.budget_stops++;
+        b->g->device_work = (struct deferred_work){ virtio_blk_run, b, true };
+    } else {
+        cancel_deferred(b);
+    }
+    return completed;
 }
 
 int virtio_blk_notify(struct virtio_blk *b, unsigned index)
@@ -358,30 +570,12 @@ int virtio_blk_notify(struct virtio_blk *b, unsigned index)
     }
     if (b->needs_reset)
         return -1;
-    int completed = 0;
-    /* One CPU: the guest is not running, so at most size chains can be pending. */
-    for (unsigned i = 0; i < b->vq.size; i++) {
-        int r = virtq_pop(&b->vq, b->g, &b->chain);
-        if (r == 0)
-            break;
-        if (r < 0) {
-            enter_needs_reset(b, virtq_strerror(r));
-            break;
-        }
-        uint32_t used_len;
-        if (!process_request(b, &used_len)) {
-            enter_needs_reset(b, "request without a device-writable status byte in guest RAM");
-            break;
-        }
-        r = virtq_push(&b->vq, b->g, b->chain.head, used_len);
-        if (r < 0) {
-            enter_needs_reset(b, virtq_strerror(r));
-            break;
-        }
-        b->stats.requests++;
-        completed++;
-    }
-    if (completed && b->hooks.used)
-        b->hooks.used(b->hooks.ctx, b, index);
+    b->notified |= 1u << index;
+    int completed = step(b);
     return b->needs_reset ? -1 : completed;
+}
+
+void virtio_blk_run(void *ctx)
+{
+    step(ctx);
 }

@@ -537,7 +537,7 @@ static struct virtio_blk_pci *blk_pci_of(const struct guest *g)
     return NULL;
 }
 
-int virtio_blk_pci_attach(struct guest *g, const struct minidisk *md)
+int virtio_blk_pci_attach(struct guest *g, const struct minidisk *md, const struct virtio_blk_clock *clock)
 {
     if (blk_pci_of(g))
         return -1;
@@ -550,7 +550,7 @@ int virtio_blk_pci_attach(struct guest *g, const struct minidisk *md)
         return -1;
     }
     memset(e, 0, sizeof(*e));
-    virtio_blk_init(&e->blk, g, md);
+    virtio_blk_init(&e->blk, g, md, clock);
     e->blk.hooks = (struct virtio_blk_hooks){ .used = blk_used, .needs_reset = blk_failed, .ctx = &e->vp };
     virtio_pci_init(&e->vp, g, &blk_ops, &e->blk, virtio_pci_bar_base(g->ram_size));
     struct pci_host *h = g->pci;
@@ -583,6 +583,8 @@ void virtio_blk_pci_detach(struct guest *g)
         g->pci->slot[VIRTIO_BLK_PCI_SLOT] = NULL;
     if (e->owns_host && g->pci == &e->host)
         g->pci = NULL;
+    if (g->device_work.ctx == &e->blk)
+        g->device_work = (struct deferred_work){ 0 };   /* no turn may reach a freed device */
     e->g = NULL;
 }
 

@@ -90,7 +90,9 @@ struct virtio_backend_ops {
     /* The driver enabled queue index with these rings: 0, or -1 when unusable. */
     int (*queue_enable)(void *be, unsigned index, uint16_t size, uint64_t desc, uint64_t driver,
                         uint64_t device);
-    /* The driver notified queue index (after DRIVER_OK, queue enabled): process it now. */
+    /* The driver notified queue index (after DRIVER_OK, queue enabled). The backend works for a
+     * bounded time in this exit and may leave the rest to the guest's device_work (virtio-blk:
+     * virtio_blk_notify); a device reset cancels that work. */
     void (*queue_notify)(void *be, unsigned index);
     /* The device failed (a hostile ring, ...) and waits for a reset: DEVICE_NEEDS_RESET. */
     bool (*needs_reset)(void *be);
@@ -151,16 +153,18 @@ void virtio_pci_signal_config(struct virtio_pci *vp);
  * at or below it, else the first 4 GiB boundary at or above the end of RAM. Never overlaps RAM. */
 uint64_t virtio_pci_bar_base(uint64_t ram_size);
 
-/* A virtio-blk PCI device over md for guest g: creates g's PCI host (bridge at 00:00.0) if it
- * has none, puts the device at 00:01.0 with BAR0 at virtio_pci_bar_base(g->ram_size), and
- * registers BAR0 on g's bus. State comes from a static pool of BOOTINFO_MAX_GUESTS entries.
- * Returns 0, or -1 (pool exhausted, guest already has one, BAR placement refused). */
+/* A virtio-blk PCI device over md for guest g, its steps timed by clock (NULL: bounded by bytes
+ * only; see virtio_blk_init): creates g's PCI host (bridge at 00:00.0) if it has none, puts the
+ * device at 00:01.0 with BAR0 at virtio_pci_bar_base(g->ram_size), and registers BAR0 on g's bus.
+ * State comes from a static pool of BOOTINFO_MAX_GUESTS entries. Returns 0, or -1 (pool
+ * exhausted, guest already has one, BAR placement refused). */
 #define VIRTIO_BLK_PCI_SLOT 1
 struct minidisk;
 struct virtio_blk;
-int virtio_blk_pci_attach(struct guest *g, const struct minidisk *md);
+struct virtio_blk_clock;
+int virtio_blk_pci_attach(struct guest *g, const struct minidisk *md, const struct virtio_blk_clock *clock);
 /* Undo virtio_blk_pci_attach (tests, and a guest torn down): BAR unregistered, pool entry
- * freed, g->pci cleared when this pool created it. */
+ * freed, g->pci cleared when this pool created it, the device's pending work dropped. */
 void virtio_blk_pci_detach(struct guest *g);
 /* The attached device's parts, or NULL. */
 struct virtio_pci *virtio_blk_pci_transport(struct guest *g);

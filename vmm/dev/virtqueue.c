@@ -162,6 +162,13 @@ int virtq_pop(struct virtq *q, const struct guest *g, struct virtq_chain *c)
     return 1;
 }
 
+bool virtq_has_available(const struct virtq *q, const struct guest *g)
+{
+    if (!q->enabled || q->broken || !in_ram(g, q->avail_gpa, avail_bytes(q->size)))
+        return false;
+    return (uint16_t)load_le(g, q->avail_gpa + 2, 2) != q->last_avail_idx;
+}
+
 int virtq_push(struct virtq *q, struct guest *g, uint16_t head, uint32_t len)
 {
     if (!q->enabled)

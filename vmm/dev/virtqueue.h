@@ -76,6 +76,10 @@ int virtq_enable(struct virtq *q, const struct guest *g);
  * negative: VIRTQ_E*, the queue is now broken. */
 int virtq_pop(struct virtq *q, const struct guest *g, struct virtq_chain *c);
 
+/* Whether the avail ring holds an entry not yet taken (false when disabled or broken). Takes
+ * nothing; a later virtq_pop may still refuse what it finds. */
+bool virtq_has_available(const struct virtq *q, const struct guest *g);
+
 /* Return chain head to the driver with len bytes written into its buffers. */
 int virtq_push(struct virtq *q, struct guest *g, uint16_t head, uint32_t len);
 

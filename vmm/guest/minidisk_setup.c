@@ -1,4 +1,5 @@
 /* Minidisk assignment at boot (see minidisk_setup.h). */
+#include "dev/virtio_blk.h"
 #include "dev/virtio_pci.h"
 #include "disk/gpt.h"
 #include "disk/minidisk.h"
@@ -18,10 +19,12 @@ bool minidisks_wanted(const struct bootinfo *bi)
 }
 
 void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct bootinfo *bi,
-                      struct guest *guests, unsigned count)
+                      struct guest *guests, unsigned count, uint64_t (*now)(void), uint64_t ticks_per_ms)
 {
     if (count > BOOTINFO_MAX_GUESTS)
         count = BOOTINFO_MAX_GUESTS;
+    /* No guest request may hold the CPU for more than a small part of a slice. */
+    const struct virtio_blk_clock clock = { now, ticks_per_ms * VIRTIO_BLK_STEP_US / 1000 };
     int table_err = dev ? gpt_read(dev, &disk_table) : BLKDEV_ENOTREADY;
     if (dev && table_err == BLKDEV_OK && disk_table.diag[0])
         log_printf("tessera: disk %s: GPT note: %s\n", dev->name, disk_table.diag);
@@ -53,7 +56,7 @@ void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct 
             guest_stop(g, "its minidisk '%s' cannot be used: %s", cfg->disk_part, blkdev_strerror(err));
             continue;
         }
-        if (virtio_blk_pci_attach(g, md)) {
+        if (virtio_blk_pci_attach(g, md, &clock)) {
             guest_stop(g, "its minidisk '%s' cannot be attached as a virtio-blk device", cfg->disk_part);
             continue;
         }
