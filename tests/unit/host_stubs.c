@@ -35,3 +35,19 @@ enum exit_result exit_handle_external_interrupt(struct guest *g)
     host_external_interrupts++;
     return EXIT_CONTINUE;
 }
+
+/* The live debug registers (exit/debug_regs_hw.c) as a table tests fill, indexed by register
+ * number, with a count of reads so tests can tell that the common path reads none. */
+#include "exit/debug_regs.h"
+uint64_t host_debug_regs[8];
+unsigned host_debug_reg_reads;
+uint64_t debug_reg_read(unsigned n)
+{
+    host_debug_reg_reads++;
+    return (n < 4 || n == 6) ? host_debug_regs[n] : 0;
+}
+void debug_reg_write(unsigned n, uint64_t value)
+{
+    if (n < 4 || n == 6)
+        host_debug_regs[n] = value;
+}

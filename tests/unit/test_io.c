@@ -1,6 +1,7 @@
 /* Tests for I/O-instruction exits and the port space: IN/OUT widths and RAX merging, the UART
- * behind 0x3F8, debug-exit status, the Bochs "Shutdown" sequence, the empty bus, and INS/OUTS
- * (address sizes, segments, direction flag, REP batching, page faults, page-crossing elements). */
+ * behind 0x3F8, debug-exit status, the Bochs "Shutdown" sequence, the empty bus, INS/OUTS
+ * (address sizes, segments, direction flag, REP batching, page faults, page-crossing elements),
+ * and the I/O and data breakpoints those accesses hit (REP stopping after the iteration). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "dev/ports.h"
+#include "exit/debug_events.h"
 #include "exit/handlers.h"
 #include "hypercall.h"
 #include "test_guest_helpers.h"
@@ -32,6 +34,7 @@ static int setup(void **state)
 {
     (void)state;
     g = test_guest_new("io", RAM_SIZE);
+    memset(host_debug_regs, 0, sizeof(host_debug_regs));
     return 0;
 }
 
@@ -504,6 +507,167 @@ static void test_long_mode_rep_outsd(void **state)
     assert_int_equal(g->vcpu.gpr[REG_RCX], 0);
 }
 
+/* ---- I/O and data breakpoints hit by emulated port and string accesses ---- */
+
+enum { BP_LEN1 = 0, BP_LEN2 = 1, BP_LEN4 = 3 };
+
+static void set_breakpoint(unsigned n, uint64_t addr, unsigned rw, unsigned len)
+{
+    host_debug_regs[n] = addr;
+    uint64_t dr7 = vmcs_read(VMCS_GUEST_DR7) | DR7_INIT | DR7_L(n);
+    dr7 |= ((uint64_t)rw << (16 + 4 * n)) | ((uint64_t)len << (18 + 4 * n));
+    vmcs_write(VMCS_GUEST_DR7, dr7);
+}
+
+static uint64_t rflags_rf(void)
+{
+    return vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_RF;
+}
+
+static void test_out_and_in_hit_io_breakpoint(void **state)
+{
+    (void)state;
+    vmcs_write(VMCS_GUEST_CR4, CR4_DE);
+    set_breakpoint(1, 0x80, DR7_RW_IO, BP_LEN1);
+    assert_int_equal(out_port(0x80, 1, 0), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_B(1) | PENDING_DBG_ENABLED_BP);
+    vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
+    assert_int_equal(in_port(0x7E, 4, 0), EXIT_ADVANCE);           /* ports 0x7E-0x81 */
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_B(1) | PENDING_DBG_ENABLED_BP);
+    vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
+    assert_int_equal(out_port(0x81, 1, 0), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), 0);
+}
+
+static void test_io_breakpoint_off_without_cr4_de(void **state)
+{
+    (void)state;
+    set_breakpoint(0, PORT_COM1 + 7, DR7_RW_IO, BP_LEN1);
+    assert_int_equal(out_port(PORT_COM1 + 7, 1, 0x12), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), 0);
+}
+
+static void test_rep_outs_stops_after_first_iteration_on_io_breakpoint(void **state)
+{
+    (void)state;
+    vmcs_write(VMCS_GUEST_CR4, CR4_DE);
+    set_breakpoint(0, PORT_COM1 + 7, DR7_RW_IO, BP_LEN1);
+    memcpy(g->ram + 0x1000, "abcd", 4);
+    g->vcpu.gpr[REG_RSI] = 0x1000;
+    g->vcpu.gpr[REG_RCX] = 4;
+    /* The #DB comes between iterations: RIP stays on the REP, which resumes with RF set. */
+    assert_int_equal(string_exit(PORT_COM1 + 7, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_CONTINUE);
+    assert_int_equal(g->uart.scr, 'a');
+    assert_int_equal(g->vcpu.gpr[REG_RSI], 0x1001);
+    assert_int_equal(g->vcpu.gpr[REG_RCX], 3);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_B(0) | PENDING_DBG_ENABLED_BP);
+    assert_int_equal(rflags_rf(), RFLAGS_RF);
+    assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
+}
+
+static void test_rep_ins_stops_after_iteration_writing_watched_byte(void **state)
+{
+    (void)state;
+    set_breakpoint(2, 0x103, DR7_RW_WRITE, BP_LEN1);
+    g->vcpu.gpr[REG_RDI] = 0x100;
+    g->vcpu.gpr[REG_RCX] = 8;
+    assert_int_equal(string_exit(0x1234, 1, 1, 1, INFO_ADDR32), EXIT_CONTINUE);
+    assert_int_equal(g->ram[0x103], 0xFF);                          /* the write happened (a trap) */
+    assert_int_equal(g->ram[0x104], 0);
+    assert_int_equal(g->vcpu.gpr[REG_RDI], 0x104);
+    assert_int_equal(g->vcpu.gpr[REG_RCX], 4);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_B(2) | PENDING_DBG_ENABLED_BP);
+    assert_int_equal(rflags_rf(), RFLAGS_RF);
+}
+
+static void test_outs_reads_memory_for_read_write_breakpoints_only(void **state)
+{
+    (void)state;
+    set_breakpoint(0, 0x1000, DR7_RW_WRITE, BP_LEN4);
+    g->vcpu.gpr[REG_RSI] = 0x1002;
+    assert_int_equal(string_exit(0x80, 2, 0, 0, INFO_ADDR32 | INFO_SEG(DS)), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), 0);
+    set_breakpoint(3, 0x1003, DR7_RW_READ_WRITE, BP_LEN1);
+    g->vcpu.gpr[REG_RSI] = 0x1002;                                  /* bytes 0x1002-0x1003 */
+    assert_int_equal(string_exit(0x80, 2, 0, 0, INFO_ADDR32 | INFO_SEG(DS)), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_B(3) | PENDING_DBG_ENABLED_BP);
+}
+
+static void test_breakpoint_on_last_iteration_completes_the_instruction(void **state)
+{
+    (void)state;
+    set_breakpoint(1, 0x1001, DR7_RW_READ_WRITE, BP_LEN1);
+    memcpy(g->ram + 0x1000, "hi", 2);
+    g->vcpu.gpr[REG_RSI] = 0x1000;
+    g->vcpu.gpr[REG_RCX] = 2;
+    assert_int_equal(string_exit(PORT_COM1 + 7, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_ADVANCE);
+    assert_int_equal(g->vcpu.gpr[REG_RCX], 0);
+    assert_int_equal(g->uart.scr, 'i');
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_B(1) | PENDING_DBG_ENABLED_BP);
+    assert_int_equal(rflags_rf(), 0);
+}
+
+static void test_rep_resumed_after_batch_has_rf_set(void **state)
+{
+    (void)state;
+    /* The exit saved RF=0; resuming the same REP must not report its instruction breakpoint
+     * a second time. */
+    g->vcpu.gpr[REG_RSI] = 0x10000;
+    g->vcpu.gpr[REG_RCX] = 5000;
+    assert_int_equal(string_exit(0x80, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_CONTINUE);
+    assert_int_equal(rflags_rf(), RFLAGS_RF);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), 0);
+}
+
+static void test_page_fault_mid_rep_pushes_rf(void **state)
+{
+    (void)state;
+    enable_paging32();
+    map_page(0x1000, 0x1000);
+    g->vcpu.gpr[REG_RSI] = 0x1FFF;
+    g->vcpu.gpr[REG_RCX] = 2;
+    assert_int_equal(string_exit(0x80, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_CONTINUE);
+    assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO) & 0xFF, VEC_PF);
+    assert_int_equal(rflags_rf(), RFLAGS_RF);
+}
+
+static void test_single_step_runs_one_rep_iteration_per_exit(void **state)
+{
+    (void)state;
+    /* TF traps after every iteration of a REP string instruction. */
+    vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED1 | RFLAGS_TF);
+    memcpy(g->ram + 0x1000, "xyz", 3);
+    g->vcpu.gpr[REG_RSI] = 0x1000;
+    g->vcpu.gpr[REG_RCX] = 3;
+    for (unsigned left = 2; left >= 1; left--) {
+        vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
+        vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED1 | RFLAGS_TF);   /* as the next exit saves it */
+        assert_int_equal(string_exit(PORT_COM1 + 7, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_CONTINUE);
+        assert_int_equal(g->vcpu.gpr[REG_RCX], left);
+        assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_BS);
+        assert_int_equal(rflags_rf(), RFLAGS_RF);
+    }
+    /* The last iteration completes the instruction: the dispatcher's RIP advance steps it. */
+    vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
+    vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED1 | RFLAGS_TF);
+    assert_int_equal(string_exit(PORT_COM1 + 7, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_ADVANCE);
+    assert_int_equal(g->vcpu.gpr[REG_RCX], 0);
+    assert_int_equal(g->uart.scr, 'z');
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), 0);
+}
+
+static void test_branch_trap_mode_runs_the_whole_rep(void **state)
+{
+    (void)state;
+    vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED1 | RFLAGS_TF);
+    vmcs_write(VMCS_GUEST_DEBUGCTL, DEBUGCTL_BTF);
+    g->vcpu.gpr[REG_RSI] = 0x1000;
+    g->vcpu.gpr[REG_RCX] = 3;
+    assert_int_equal(string_exit(0x80, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_ADVANCE);
+    assert_int_equal(g->vcpu.gpr[REG_RCX], 0);
+    assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), 0);
+}
+
 static void test_bad_exit_information_stops_guest(void **state)
 {
     (void)state;
@@ -550,6 +714,16 @@ int main(void)
         T(test_long_mode_ignores_ds_base_but_not_gs),
         T(test_long_mode_rep_outsd),
         T(test_bad_exit_information_stops_guest),
+        T(test_out_and_in_hit_io_breakpoint),
+        T(test_io_breakpoint_off_without_cr4_de),
+        T(test_rep_outs_stops_after_first_iteration_on_io_breakpoint),
+        T(test_rep_ins_stops_after_iteration_writing_watched_byte),
+        T(test_outs_reads_memory_for_read_write_breakpoints_only),
+        T(test_breakpoint_on_last_iteration_completes_the_instruction),
+        T(test_rep_resumed_after_batch_has_rf_set),
+        T(test_page_fault_mid_rep_pushes_rf),
+        T(test_single_step_runs_one_rep_iteration_per_exit),
+        T(test_branch_trap_mode_runs_the_whole_rep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

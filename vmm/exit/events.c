@@ -1,14 +1,40 @@
-/* Exception and NMI exits. Tessera intercepts no guest exceptions (the exception bitmap is
- * empty), so an exception exit is reflected back; an NMI belongs to the host and is dropped. */
+/* Exception and NMI exits. Tessera intercepts no guest exceptions today (the exception bitmap
+ * is empty), so an exception exit is reflected back exactly as the CPU raised it; an NMI
+ * belongs to the host and is dropped. */
+#include "exit/debug_regs.h"
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"
+#include "x86.h"
 #include "lib/log.h"
 #include "vmx/vmcs.h"
+
+/* VM-exit interruption information (SDM Vol. 3C table 24-15) */
+#define INTR_TYPE_MASK              (7u << 8)
+#define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)  /* INT1 (ICEBP) */
+#define INTR_VECTOR_MASK            0xFFu
+/* Exit qualification of a #DB exit: DR6's B0-B3, BD and BS, and RTM active high (27.2.1) */
+#define DB_QUAL_CAUSES              (DR6_B(0) | DR6_B(1) | DR6_B(2) | DR6_B(3) | DR6_BD | DR6_BS)
+
+/* A #DB that exits has not touched DR6 or DR7 (SDM Vol. 3C 27.1); its delivery would have: B0-B3
+ * replaced by this exception's, the other cause bits set (never cleared), RTM cleared for an
+ * RTM #DB (it is active low in DR6), and DR7.GD cleared on entry to the handler (Vol. 3B
+ * 17.2.3-17.2.4). VM entry's injection does none of that, so do it here. */
+static void deliver_debug_exception_state(uint64_t qual)
+{
+    uint64_t dr6 = (debug_reg_read(6) & ~(uint64_t)(DR6_B(0) | DR6_B(1) | DR6_B(2) | DR6_B(3))) | DR6_INIT;
+    dr6 |= qual & DB_QUAL_CAUSES;
+    if (qual & DR6_RTM)
+        dr6 &= ~DR6_RTM;
+    debug_reg_write(6, dr6);
+    uint64_t dr7 = vmcs_read(VMCS_GUEST_DR7);
+    if (dr7 & DR7_GD)
+        vmcs_write(VMCS_GUEST_DR7, dr7 & ~DR7_GD);
+}
 
 enum exit_result exit_handle_exception_nmi(struct guest *g)
 {
     uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
-    uint32_t type = info & 0x700, vector = info & 0xFF;
+    uint32_t type = info & INTR_TYPE_MASK, vector = info & INTR_VECTOR_MASK;
     if (type == INTR_TYPE_NMI) {
         log_printf("tessera: NMI while guest %s ran (host NMI, not delivered to the guest)\n", g->name);
         return EXIT_CONTINUE;
@@ -17,7 +43,18 @@ enum exit_result exit_handle_exception_nmi(struct guest *g)
         guest_dump_state(g, EXIT_REASON_EXCEPTION_NMI);
         return guest_stop(g, "machine check while running this guest");
     }
-    bool has_error = info & INTR_INFO_DELIVER_ERROR;
-    return vcpu_inject_exception(&g->vcpu, (uint8_t)vector, has_error,
-                                 has_error ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0);
+    /* What the CPU would have done as it delivered the exception, and the exit prevented. */
+    if (type == INTR_TYPE_HW_EXCEPTION && vector == VEC_PF) {
+        g->vcpu.cr2 = vmcs_read(VMCS_EXIT_QUALIFICATION);
+        g->vcpu.cr2_pending = true;
+    } else if (type == INTR_TYPE_HW_EXCEPTION && vector == VEC_DB) {
+        deliver_debug_exception_state(vmcs_read(VMCS_EXIT_QUALIFICATION));
+    }
+    /* Same type and vector: INT3/INTO (software exceptions) and INT1 must be delivered past the
+     * instruction, with its length, or the handler would return onto it again. RFLAGS.RF needs
+     * nothing: the exit saved it as this delivery would have pushed it (27.3.3). */
+    bool software = type == INTR_TYPE_SW_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION;
+    uint32_t error = (info & INTR_INFO_DELIVER_ERROR) ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
+    return vcpu_inject_event(&g->vcpu, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR | INTR_TYPE_MASK | INTR_VECTOR_MASK),
+                             error, software ? (uint32_t)vmcs_read(VMCS_EXIT_INSTR_LEN) : 0);
 }

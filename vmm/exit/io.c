@@ -1,7 +1,10 @@
 /* I/O-instruction exits: IN/OUT move RAX through the port space (dev/ports.c); INS/OUTS move
  * guest memory, translated through the guest's own page tables, one element per port access,
- * at most IO_REP_BATCH elements per exit so a long REP cannot monopolise the CPU.
+ * at most IO_REP_BATCH elements per exit so a long REP cannot monopolise the CPU (one when
+ * single-stepping, as the CPU traps after each iteration). Every port access and every string
+ * element is offered to the guest's I/O and data breakpoints.
  * No segment-limit or segment-permission checks are made on the string operand. */
+#include "exit/debug_events.h"
 #include "exit/handlers.h"
 #include "x86.h"
 #include "dev/ports.h"
@@ -42,12 +45,17 @@ static uint64_t assign_sized(uint64_t old, uint64_t value, uint64_t mask)
 static enum exit_result io_simple(struct guest *g, uint16_t port, unsigned size, bool in)
 {
     uint64_t rax = g->vcpu.gpr[REG_RAX];
-    if (!in)
-        return port_out(g, port, size, (uint32_t)(rax & size_mask(size)));
+    if (!in) {
+        enum exit_result r = port_out(g, port, size, (uint32_t)(rax & size_mask(size)));
+        if (r != EXIT_STOP)
+            debug_note_io_access(&g->vcpu, port, size);
+        return r;
+    }
     uint32_t value = 0;
     enum exit_result r = port_in(g, port, size, &value);
     if (r == EXIT_STOP)
         return r;
+    debug_note_io_access(&g->vcpu, port, size);
     if (size == 4)
         rax = value;    /* IN EAX zero-extends into RAX */
     else
@@ -121,14 +129,17 @@ static enum exit_result io_string(struct guest *g, uint16_t port, unsigned size,
     unsigned index_reg = in ? REG_RDI : REG_RSI;
     uint64_t index = g->vcpu.gpr[index_reg];
     uint64_t count = rep ? (g->vcpu.gpr[REG_RCX] & amask) : 1;
-    uint64_t step = (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_DF) ? (uint64_t)0 - size : size;
+    uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+    uint64_t step = (rflags & RFLAGS_DF) ? (uint64_t)0 - size : size;
     enum walk_access access = in ? WALK_WRITE : WALK_READ;
     if (count == 0)
         return EXIT_ADVANCE;    /* REP with rCX = 0 touches nothing */
 
+    /* Single-step mode traps after every iteration: one per exit then. */
+    uint64_t batch = vcpu_single_step_mode(rflags) ? 1 : IO_REP_BATCH;
     enum exit_result result = EXIT_ADVANCE;
     uint64_t done = 0;
-    while (done < count && done < IO_REP_BATCH) {
+    while (done < count && done < batch) {
         uint64_t linear = base + (index & amask);
         if (!long64)
             linear &= 0xFFFFFFFFull;
@@ -151,6 +162,13 @@ static enum exit_result io_string(struct guest *g, uint16_t port, unsigned size,
             return EXIT_STOP;
         index = assign_sized(index, index + step, amask);
         done++;
+        /* A breakpoint hit ends the run after this iteration, so the #DB comes between
+         * iterations as on the CPU (SDM Vol. 3B 17.3.1.2): an I/O breakpoint after the first,
+         * a data breakpoint after the one that touched it. Both are checked (no short cut). */
+        bool io_hit = debug_note_io_access(&g->vcpu, port, size);
+        bool data_hit = debug_note_memory_access(&g->vcpu, linear, size, in);
+        if (io_hit || data_hit)
+            break;
     }
 
     if (done == 0)
@@ -159,9 +177,13 @@ static enum exit_result io_string(struct guest *g, uint16_t port, unsigned size,
     if (rep) {
         uint64_t left = count - done;
         g->vcpu.gpr[REG_RCX] = assign_sized(g->vcpu.gpr[REG_RCX], left, amask);
-        /* Not finished (batch limit or fault): re-execute the instruction, RIP unchanged. */
-        if (left != 0)
+        /* Not finished (batch limit, breakpoint, single step or fault): RIP stays and the
+         * CPU re-executes the instruction for the rest. */
+        if (left != 0) {
+            if (result == EXIT_ADVANCE)
+                vcpu_repeat_instruction(&g->vcpu);
             return EXIT_CONTINUE;
+        }
     }
     return result;
 }

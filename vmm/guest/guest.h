@@ -131,16 +131,47 @@ enum exit_result {
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned reg);
 void vcpu_gpr_write(struct vcpu *v, unsigned reg, uint64_t value);
 
-/* Queue a hardware exception for the next VM entry. Returns EXIT_CONTINUE for convenience. */
+/* Queue a hardware exception for the next VM entry, raised by the instruction at RIP (which
+ * therefore does not complete). For a fault-class vector it sets RFLAGS.RF, which the CPU
+ * pushes set for every fault but an instruction-breakpoint #DB (SDM Vol. 3B 17.3.1.1): VM entry
+ * pushes the guest's RFLAGS as it is. Returns EXIT_CONTINUE for convenience. */
 enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+/* Queue an event exactly as the CPU described it (interruption-information format, with its
+ * error code and, for software events, instruction length); RFLAGS is left alone. For
+ * reflecting an event the CPU itself raised: the exit saved RF as that event's delivery would
+ * have pushed it (SDM Vol. 3C 27.3.3). An exception ends the STI/MOV-SS shadow of the
+ * instruction that raised it, as the injecting entry does. Returns EXIT_CONTINUE. */
+enum exit_result vcpu_inject_event(struct vcpu *v, uint32_t info, uint32_t error, uint32_t instr_len);
 
 /* The guest's current CPL and execution mode, read from the VMCS. */
 unsigned vcpu_cpl(void);
 enum cpu_mode { MODE_REAL, MODE_PROT16, MODE_PROT32, MODE_LONG64, MODE_COMPAT16, MODE_COMPAT32 };
 enum cpu_mode vcpu_mode(void);
 
-/* RIP += length, dropping STI/MOV-SS blocking and raising a pending single-step #DB as a real
- * CPU would after the instruction. Inline: it runs on almost every exit. */
+/* Single-step mode as the CPU applies it: RFLAGS.TF=1 traps after every instruction, and after
+ * every iteration of a REP string instruction, unless IA32_DEBUGCTL.BTF=1 turns it into a trap
+ * on taken branches (SDM Vol. 3B 17.3.1.4, 17.4.3); no instruction Tessera completes is a
+ * branch. The trap is BS in the pending debug exceptions (the same bit as in DR6), delivered
+ * after VM entry. */
+static inline bool vcpu_single_step_mode(uint64_t rflags)
+{
+    return (rflags & RFLAGS_TF) && !(vmcs_read(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF);
+}
+
+static inline void vcpu_raise_single_step(void)
+{
+    vmcs_write(VMCS_GUEST_PENDING_DBG, vmcs_read(VMCS_GUEST_PENDING_DBG) | DR6_BS);
+}
+
+/* The instruction at RIP completed: RIP += length, and what the CPU does at the end of an
+ * instruction. Inline: it runs on almost every exit.
+ * - STI and MOV-SS blocking last one instruction: this one.
+ * - RF is cleared by every instruction that completes; an instruction exit saves it as 0, an
+ *   EPT-violation exit as 1 (SDM Vol. 3C 27.3.3), so an emulated MMIO access must clear it.
+ * - In single-step mode the instruction ends with a single-step trap. Also in a MOV-SS or STI
+ *   shadow: the trap was held only until this instruction's end, and the blocking is gone
+ *   now, so the entry check of SDM 26.3.1.5 (BS with TF under blocking) no longer applies.
+ *   Bits already pending (a data breakpoint the MOV SS before hit) stay and come with it. */
 static inline void vcpu_advance_rip_by(struct vcpu *v, uint64_t length)
 {
     (void)v;
@@ -152,8 +183,28 @@ static inline void vcpu_advance_rip_by(struct vcpu *v, uint64_t length)
     uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
     if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
         vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-    if (vmcs_read(VMCS_GUEST_RFLAGS) & (1u << 8)) /* TF */
-        vmcs_write(VMCS_GUEST_PENDING_DBG, vmcs_read(VMCS_GUEST_PENDING_DBG) | (1u << 14));
+    uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+    if (rflags & RFLAGS_RF)
+        vmcs_write(VMCS_GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+    if (vcpu_single_step_mode(rflags))
+        vcpu_raise_single_step();
+}
+
+/* An iteration of the REP string instruction at RIP completed and more remain (it stopped at
+ * a batch limit, after an iteration that hit a data or I/O breakpoint, or after the one
+ * iteration single-step mode allows): RIP stays on it, and the CPU's rules for an event
+ * between iterations apply (SDM Vol. 3B 17.3.1.1): RF is set, so the instruction breakpoint
+ * already reported when it began does not fire again as it resumes (an instruction exit saved
+ * RF as 0, Vol. 3C 27.3.3); in single-step mode this iteration ends with the trap. Not for a
+ * REP stopped by a fault: vcpu_inject_exception does what that needs. */
+static inline void vcpu_repeat_instruction(struct vcpu *v)
+{
+    (void)v;
+    uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+    if (!(rflags & RFLAGS_RF))
+        vmcs_write(VMCS_GUEST_RFLAGS, rflags | RFLAGS_RF);
+    if (vcpu_single_step_mode(rflags))
+        vcpu_raise_single_step();
 }
 
 /* The same with the exit's own instruction length (instruction exits report it). */
