@@ -31,8 +31,7 @@ static void finish(const struct bootinfo *bi)
 void diskcheck_run(const struct bootinfo *bi)
 {
     log_printf("tessera: disk self-check\n");
-    uint64_t khz = tsc_calibrate_khz();
-    drv_clock_init(khz);
+    uint64_t khz = drv_clock_khz();   /* calibrated once by vmm_main */
 
     struct disk_opened disk;
     struct pci_storage controller;

@@ -6,10 +6,12 @@
 #include "diskcheck.h"
 #include "exit/disk_bench.h"
 #include "exit/handlers.h"
+#include "drivers/clock.h"
 #include "drivers/disk_select.h"
 #include "guest/guest_setup.h"
 #include "guest/minidisk_setup.h"
 #include "hw/acpi.h"
+#include "hw/mitigations.h"
 #include "hw/platform.h"
 #include "hw/portio.h"
 #include "hypercall.h"
@@ -19,6 +21,7 @@
 #include "summary.h"
 #include "vmx/caps.h"
 #include "vmx/vmx_hw.h"
+#include "vmx/xstate.h"
 
 #define SLICE_MS_DEFAULT 10
 
@@ -49,6 +52,18 @@ static uint64_t highest_physical_address(const struct bootinfo *bi)
     return top;
 }
 
+/* XCR0 bits a guest may set: CPUID 0xD.0 EDX:EAX as the CPUID policy answers it. */
+static uint64_t guest_xcr0_allowed(void)
+{
+    uint32_t r[4];
+    cpuid_guest_view(0, 0, 0, r);
+    if (r[0] < 0xD)
+        return 0;
+    cpuid_guest_view(0, 0xD, 0, r);
+    return ((uint64_t)r[3] << 32) | r[0];
+}
+
+/* After cpuid_policy_init: the extended state Tessera switches depends on what guests may use. */
 static void detect_host_features(void)
 {
     uint32_t r[4];
@@ -56,11 +71,17 @@ static void detect_host_features(void)
     vmx_host.has_xsave = r[2] & (1u << 26);
     cpuid(0x80000001, 0, r);
     vmx_host.has_rdtscp = r[3] & (1u << 27);
-    vmx_host.xsave_size = 512;
+    vmx_host.xsave_size = XSAVE_LEGACY_SIZE;
     if (vmx_host.has_xsave) {
+        /* Hold every component a guest can reach in XCR0 while switching, so that one XSAVE
+         * and one XRSTOR cover all of a guest's state whatever its own XCR0 (vmx/xstate.h). */
+        cpuid(0xD, 0, r);
+        vmx_host.host_xcr0 = xstate_switch_xcr0(((uint64_t)r[3] << 32) | r[0], guest_xcr0_allowed());
+        xsetbv(0, vmx_host.host_xcr0);
         cpuid(0xD, 0, r);
         vmx_host.xsave_size = r[2]; /* ECX: size for every component the CPU supports */
-        vmx_host.host_xcr0 = xgetbv(0);
+        log_printf("tessera: extended state: XCR0 %#llx while switching guests, %u-byte XSAVE area\n",
+                   (unsigned long long)vmx_host.host_xcr0, vmx_host.xsave_size);
     }
 }
 
@@ -98,13 +119,14 @@ void vmm_main(struct bootinfo *bi)
     }
     platform_quiesce_interrupts(bi->rsdp);
     platform_park_other_cpus(bi->rsdp);
+    /* One clock for everything: the scheduler's slices and the disk drivers' deadlines. */
+    vmx_host.tsc_khz = tsc_calibrate_khz();
+    drv_clock_init(vmx_host.tsc_khz);
     /* The disk self-check needs no VMX: it tests the driver, GPT and minidisk layers against the
      * real controller before anyone trusts a disk to Tessera, and powers off. */
     if (bi->flags & BOOTINFO_F_DISKCHECK)
         diskcheck_run(bi);
-    vmx_host.tsc_khz = tsc_calibrate_khz();
     vmx_host.slice_tsc = vmx_host.tsc_khz * (bi->slice_ms ? bi->slice_ms : SLICE_MS_DEFAULT);
-    detect_host_features();
 
     char why[200];
     vmx_caps_read(&vmx_host.caps, rdmsr);
@@ -118,6 +140,8 @@ void vmm_main(struct bootinfo *bi)
                vmx_host.controls.has_2mb_pages ? "yes" : "no", 1u << vmx_host.controls.preemption_timer_shift);
 
     cpuid_policy_init(vmx_host.tsc_khz);
+    detect_host_features();
+    mitigations_init();
     cr_policy_init(&cr_policy, vmx_host.caps.cr0_fixed0, vmx_host.caps.cr0_fixed1, vmx_host.caps.cr4_fixed0,
                    vmx_host.caps.cr4_fixed1, 1);
     uint8_t *bitmap = page_alloc(1);
@@ -135,9 +159,9 @@ void vmm_main(struct bootinfo *bi)
         struct disk_opened disk;
         struct pci_storage controller;
         bool opened = disk_select_open(bi, &disk, &controller, why, sizeof(why)) == BLKDEV_OK;
-        minidisks_attach(opened ? disk.dev : NULL, why, bi, guests, count);
+        minidisks_attach(opened ? disk.dev : NULL, why, bi, guests, count, tsc_now, vmx_host.tsc_khz);
     }
-    if (bi->flags & BOOTINFO_F_BENCH)
+    if (bi->flags & BOOTINFO_F_DISK_BENCH)
         enable_disk_bench();
     vmx_run_guests(guests, count);
     summary_print(guests, count, vmx_host.tsc_khz);

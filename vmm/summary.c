@@ -21,18 +21,28 @@ static void describe_result(const struct guest *g, char *buf, size_t n)
     }
 }
 
+/* TSC ticks as milliseconds with one decimal (truncated), e.g. "10.3". */
+static void format_ms_tenths(uint64_t tsc, uint64_t tsc_khz, char *buf, size_t n)
+{
+    uint64_t tenths = tsc_khz ? tsc / tsc_khz * 10 + tsc % tsc_khz * 10 / tsc_khz : 0;
+    fmt_snprintf(buf, n, "%llu.%llu", (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10));
+}
+
 unsigned summary_print(const struct guest *guests, unsigned count, uint64_t tsc_khz)
 {
     unsigned failed = 0;
     log_printf("tessera: summary\n");
-    log_printf("tessera: %-15s %8s %10s %9s  %s\n", "guest", "slices", "exits", "cpu-ms", "result");
+    log_printf("tessera: %-15s %8s %10s %9s %12s  %s\n", "guest", "slices", "exits", "cpu-ms", "max-slice-ms",
+               "result");
     for (unsigned i = 0; i < count; i++) {
         const struct guest *g = &guests[i];
         char result[200];
         describe_result(g, result, sizeof(result));
-        log_printf("tessera: %-15s %8llu %10llu %9llu  %s\n", g->name, (unsigned long long)g->slices,
+        char max_slice[24];
+        format_ms_tenths(g->max_slice_tsc, tsc_khz, max_slice, sizeof(max_slice));
+        log_printf("tessera: %-15s %8llu %10llu %9llu %12s  %s\n", g->name, (unsigned long long)g->slices,
                    (unsigned long long)g->exits_total,
-                   (unsigned long long)(tsc_khz ? g->run_tsc / tsc_khz : 0), result);
+                   (unsigned long long)(tsc_khz ? g->run_tsc / tsc_khz : 0), max_slice, result);
         char line[400];
         size_t len = 0;
         for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {

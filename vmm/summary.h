@@ -1,4 +1,5 @@
-/* The end-of-run report: one row per guest with its result and exit counts by reason. */
+/* The end-of-run report: one row per guest with its slices, exits, CPU time, longest slice (ms,
+ * one decimal; root-mode time on its behalf included), result, and exit counts by reason. */
 #ifndef TESSERA_SUMMARY_H
 #define TESSERA_SUMMARY_H
 

@@ -232,6 +232,9 @@ static void m_cr8_load(void) { forbid(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_
 static void m_cr8_store(void) { forbid(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, PROC_CR8_STORE_EXITING); }
 static void m_nmi(void) { forbid(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS, PIN_NMI_EXITING); }
 static void m_extint(void) { forbid(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS, PIN_EXTERNAL_INTERRUPT_EXITING); }
+static void m_rdpmc(void) { forbid(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, PROC_RDPMC_EXITING); }
+static void m_save_debug(void) { forbid(MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS, EXIT_SAVE_DEBUG_CONTROLS); }
+static void m_load_debug(void) { forbid(MSR_IA32_VMX_ENTRY_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS, ENTRY_LOAD_DEBUG_CONTROLS); }
 
 static const struct missing_case missing_cases[] = {
     { "VMCS memory type UC", m_memtype, "not write-back (IA32_VMX_BASIC bits 53:50" },
@@ -259,6 +262,9 @@ static const struct missing_case missing_cases[] = {
     { "no CR8-store exiting", m_cr8_store, "CR8-store exiting" },
     { "no NMI exiting", m_nmi, "NMI exiting" },
     { "no external-interrupt exiting", m_extint, "external-interrupt exiting" },
+    { "no RDPMC exiting", m_rdpmc, "RDPMC exiting" },
+    { "no save debug controls", m_save_debug, "\"save debug controls\" VM-exit" },
+    { "no load debug controls", m_load_debug, "\"load debug controls\" VM-entry" },
 };
 
 static void test_check_names_each_missing_requirement(void **state)
@@ -329,8 +335,10 @@ static void test_compute_skylake(void **state)
 
     uint32_t proc_want = PROC_HLT_EXITING | PROC_UNCONDITIONAL_IO_EXITING | PROC_USE_MSR_BITMAPS |
                          PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_ACTIVATE_SECONDARY |
-                         PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_USE_TSC_OFFSETTING;
+                         PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_USE_TSC_OFFSETTING |
+                         PROC_RDPMC_EXITING; /* the performance counters are hidden */
     assert_int_equal(k.proc & proc_want, proc_want);
+    assert_int_equal(k.proc & PROC_MOV_DR_EXITING, 0); /* debug registers are switched eagerly */
     uint32_t proc_native = PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING;
     assert_int_equal(k.proc & proc_native, 0);        /* true controls let us clear them */
     assert_int_equal(k.proc & (PROC_USE_IO_BITMAPS | PROC_USE_TPR_SHADOW | PROC_INTERRUPT_WINDOW_EXITING), 0);
@@ -342,11 +350,13 @@ static void test_compute_skylake(void **state)
     uint32_t exit_want = EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
                          EXIT_LOAD_PAT | EXIT_ACK_INTERRUPT_ON_EXIT | EXIT_SAVE_PREEMPTION_TIMER;
     assert_int_equal(k.exit & exit_want, exit_want);
-    assert_int_equal(k.exit & EXIT_SAVE_DEBUG_CONTROLS, 0); /* default1 in the legacy MSR only */
+    /* Default1 in the legacy MSRs only: with the TRUE MSRs they must be asked for, or the guest's
+     * DR7 and IA32_DEBUGCTL are lost at every exit. */
+    assert_true(k.exit & EXIT_SAVE_DEBUG_CONTROLS);
 
     assert_int_equal(k.entry & (ENTRY_LOAD_EFER | ENTRY_LOAD_PAT), ENTRY_LOAD_EFER | ENTRY_LOAD_PAT);
     assert_int_equal(k.entry & ENTRY_IA32E_MODE_GUEST, 0);
-    assert_int_equal(k.entry & ENTRY_LOAD_DEBUG_CONTROLS, 0);
+    assert_true(k.entry & ENTRY_LOAD_DEBUG_CONTROLS);
 
     assert_true(k.has_vpid);
     assert_true(k.has_2mb_pages);
@@ -401,6 +411,32 @@ static void test_compute_refuses_unallowed_required_bit(void **state)
     read_model(&c);
     assert_false(vmx_controls_compute(&c, &k, why, sizeof(why)));
     assert_non_null(strstr(why, "activate secondary controls"));
+}
+
+/* Without the debug controls the guest's DR7 and IA32_DEBUGCTL would be lost at every exit, and
+ * without RDPMC exiting a guest could read the host's performance counters: refuse, by name. */
+static void test_compute_refuses_without_debug_controls_or_rdpmc_exiting(void **state)
+{
+    (void)state;
+    static const struct {
+        void (*breaks)(void);
+        const char *name, *msr;
+    } cases[] = {
+        { m_save_debug, "save debug controls", "IA32_VMX_TRUE_EXIT_CTLS" },
+        { m_load_debug, "load debug controls", "IA32_VMX_TRUE_ENTRY_CTLS" },
+        { m_rdpmc, "RDPMC exiting", "IA32_VMX_TRUE_PROCBASED_CTLS" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vmx_caps c;
+        struct vmx_controls k;
+        char why[200];
+        model_skylake();
+        cases[i].breaks();
+        read_model(&c);
+        assert_false(vmx_controls_compute(&c, &k, why, sizeof(why)));
+        if (!strstr(why, cases[i].name) || !strstr(why, cases[i].msr) || !strstr(why, "required"))
+            fail_msg("refusal \"%s\" should name \"%s\" and %s", why, cases[i].name, cases[i].msr);
+    }
 }
 
 static void test_compute_refuses_forced_unwanted_bit(void **state)
@@ -524,11 +560,12 @@ static void test_compute_random_msrs_respected(void **state)
         c.basic = 0x0018100000000004ull | (tru ? VMX_BASIC_TRUE_CONTROLS : 0);
         uint64_t pin = random_ctl(PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER, 1u << 7);
         uint64_t proc = random_ctl(PROC_HLT_EXITING | PROC_UNCONDITIONAL_IO_EXITING | PROC_USE_MSR_BITMAPS |
-                                       PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_ACTIVATE_SECONDARY,
+                                       PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_ACTIVATE_SECONDARY |
+                                       PROC_RDPMC_EXITING,
                                    never_forced_proc);
         uint64_t exit = random_ctl(EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
-                                       EXIT_LOAD_PAT, 0);
-        uint64_t entry = random_ctl(ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_IA32E_MODE_GUEST,
+                                       EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CONTROLS, 0);
+        uint64_t entry = random_ctl(ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_DEBUG_CONTROLS,
                                     ENTRY_IA32E_MODE_GUEST | (3u << 10));
         c.proc2 = random_ctl(PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST, never_forced_proc2);
         c.ept_vpid = rng();
@@ -566,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_compute_skylake),
         cmocka_unit_test(test_compute_legacy_msrs_keep_forced_bits),
         cmocka_unit_test(test_compute_refuses_unallowed_required_bit),
+        cmocka_unit_test(test_compute_refuses_without_debug_controls_or_rdpmc_exiting),
         cmocka_unit_test(test_compute_refuses_forced_unwanted_bit),
         cmocka_unit_test(test_compute_refuses_inconsistent_msr),
         cmocka_unit_test(test_compute_optional_features_absent),

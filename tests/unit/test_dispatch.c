@@ -28,15 +28,41 @@ static void unknown_reason_stops_guest_with_dump(void **state)
     (void)state;
     struct guest *g = test_guest_new("odd", 1 << 20);
     vmcs_write(VMCS_EXIT_QUALIFICATION, 0x1234);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_RDPMC), EXIT_STOP);
+    assert_int_equal(exit_dispatch(g, EXIT_REASON_RSM), EXIT_STOP);
     assert_int_equal(g->state, GUEST_ENDED);
     assert_int_equal(g->outcome, OUTCOME_STOPPED);
-    assert_non_null(strstr(g->stop_reason, "unhandled VM exit: reason 15"));
+    assert_non_null(strstr(g->stop_reason, "unhandled VM exit: reason 17"));
     assert_non_null(strstr(g->stop_reason, "0x1234"));
     assert_non_null(strstr(host_console(), "[odd] RIP"));
     assert_non_null(strstr(host_console(), "guest odd stopped"));
-    assert_int_equal(g->exit_counts[EXIT_REASON_RDPMC], 1);
+    assert_int_equal(g->exit_counts[EXIT_REASON_RSM], 1);
     test_guest_free(g);
+}
+
+/* The performance counters are hidden (CPUID leaf 0xA is zero), so RDPMC behaves as on a CPU
+ * with none: #GP(0) for every ECX, whatever CPL and CR4.PCE, and the guest goes on. */
+static void rdpmc_raises_gp_in_the_guest(void **state)
+{
+    (void)state;
+    static const uint64_t counters[] = { 0, 1, 1u << 30, 0xFFFFFFFFu };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        struct guest *g = test_guest_new("pmc", 1 << 20);
+        vmcs_write(VMCS_GUEST_RIP, 0x5000);
+        vmcs_write(VMCS_EXIT_INSTR_LEN, 2);
+        g->vcpu.gpr[REG_RCX] = counters[i];
+        g->vcpu.gpr[REG_RAX] = 0x1111;
+        g->vcpu.gpr[REG_RDX] = 0x2222;
+        assert_int_equal(exit_dispatch(g, EXIT_REASON_RDPMC), EXIT_CONTINUE);
+        assert_int_equal(g->state, GUEST_RUNNABLE);
+        assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x5000);
+        assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
+                         INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
+        assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
+        assert_int_equal(g->vcpu.gpr[REG_RAX], 0x1111); /* nothing read */
+        assert_int_equal(g->vcpu.gpr[REG_RDX], 0x2222);
+        assert_int_equal(g->exit_counts[EXIT_REASON_RDPMC], 1);
+        test_guest_free(g);
+    }
 }
 
 static void out_of_range_reason_is_bounds_checked(void **state)
@@ -162,6 +188,7 @@ int main(void)
         cmocka_unit_test(unknown_reason_stops_guest_with_dump),
         cmocka_unit_test(out_of_range_reason_is_bounds_checked),
         cmocka_unit_test(vmx_instruction_injects_ud_without_advancing),
+        cmocka_unit_test(rdpmc_raises_gp_in_the_guest),
         cmocka_unit_test(hlt_with_interrupts_off_stops_guest),
         cmocka_unit_test(hlt_with_interrupts_on_yields),
         cmocka_unit_test(triple_fault_stops_only_that_guest),

@@ -64,11 +64,36 @@ static void no_vpid_means_vpid_control_off(void **state)
     assert_false(vmx_explain_entry_failure(&caps, why, sizeof(why)));
 }
 
+/* The guest's DR7 and IA32_DEBUGCTL live in the VMCS: loaded at entry and saved at exit, so a
+ * breakpoint the guest arms survives every exit. They start at their reset values. */
+static void debug_state_is_held_by_the_vmcs(void **state)
+{
+    (void)state;
+    setup();
+    struct guest_vmcs_params p = { &controls, 1, 0x5000 | 6 | (3 << 3), 0x6000, 0x100000, 0, 0x9000 };
+    vmcs_init_guest(&p);
+    assert_true(vmcs_read(VMCS_ENTRY_CONTROLS) & ENTRY_LOAD_DEBUG_CONTROLS);
+    assert_true(vmcs_read(VMCS_EXIT_CONTROLS) & EXIT_SAVE_DEBUG_CONTROLS);
+    assert_int_equal(vmcs_read(VMCS_GUEST_DR7), DR7_INIT);
+    assert_true(soft_vmcs_written(VMCS_GUEST_DEBUGCTL));
+    assert_int_equal(vmcs_read(VMCS_GUEST_DEBUGCTL), 0);
+    /* DR0-DR3/DR6 are switched by the run loop, so MOV DR runs natively; RDPMC must exit. */
+    assert_int_equal(vmcs_read(VMCS_PROC_CONTROLS) & PROC_MOV_DR_EXITING, 0);
+    assert_true(vmcs_read(VMCS_PROC_CONTROLS) & PROC_RDPMC_EXITING);
+    char why[200];
+    assert_false(vmx_explain_entry_failure(&caps, why, sizeof(why)));
+    /* A DR7 with bits 63:32 set would fail entry now that it is loaded: the checker sees it. */
+    vmcs_write(VMCS_GUEST_DR7, 1ull << 32 | DR7_INIT);
+    assert_true(vmx_explain_entry_failure(&caps, why, sizeof(why)));
+    assert_non_null(strstr(why, "DR7"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(initial_protected_mode_state_is_valid),
         cmocka_unit_test(no_vpid_means_vpid_control_off),
+        cmocka_unit_test(debug_state_is_held_by_the_vmcs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

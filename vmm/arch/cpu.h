@@ -1,5 +1,6 @@
 /* Privileged x86 instructions the hypervisor needs beyond port I/O and MSRs (hw/portio.h):
- * control registers, descriptor tables, VMX and XSAVE. One inline function per instruction. */
+ * control and debug registers, descriptor tables, VMX, XSAVE and VERW. One inline function per
+ * instruction. */
 #ifndef TESSERA_ARCH_CPU_H
 #define TESSERA_ARCH_CPU_H
 
@@ -23,6 +24,29 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+
+/* DR0-DR3 and DR6; DR7 is in the VMCS (load/save debug controls). */
+#define DEFINE_DR(n)                                                                 \
+    static inline uint64_t read_dr##n(void)                                          \
+    {                                                                                \
+        uint64_t v;                                                                  \
+        __asm__ volatile("mov %%dr" #n ", %0" : "=r"(v));                            \
+        return v;                                                                    \
+    }                                                                                \
+    static inline void write_dr##n(uint64_t v) { __asm__ volatile("mov %0, %%dr" #n ::"r"(v)); }
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
+
+/* VERW with a memory operand: on CPUs with MD_CLEAR it also overwrites the store, fill and load
+ * port buffers (the MDS mitigation). data_sel must name a usable data segment; only ZF changes. */
+static inline void verw_clear_cpu_buffers(uint16_t data_sel)
+{
+    __asm__ volatile("verw %0" ::"m"(data_sel) : "cc");
+}
 
 static inline void lgdt(const struct desc_ptr *p) { __asm__ volatile("lgdt %0" ::"m"(*p)); }
 static inline void lidt(const struct desc_ptr *p) { __asm__ volatile("lidt %0" ::"m"(*p)); }

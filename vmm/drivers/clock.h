@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* tsc_khz from tsc_calibrate_khz(); 0 (unknown) assumes a fast 4 GHz TSC, which only makes
- * timeouts shorter than asked on a slower clock, never endless. */
+/* Called once by vmm_main with tsc_calibrate_khz(), before any driver runs. 0 (unknown) keeps
+ * the assumption of a fast 4 GHz TSC: on a slower clock the same tick count lasts longer, so
+ * timeouts come out longer than asked, never shorter (no device is declared dead early) and
+ * never endless. */
 void drv_clock_init(uint64_t tsc_khz);
 uint64_t drv_clock_khz(void);
 uint64_t drv_now(void);                     /* TSC ticks */

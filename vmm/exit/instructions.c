@@ -1,5 +1,5 @@
 /* Instructions a guest may not execute natively and that need no device model: cache
- * invalidation, and the VMX/SMX/MONITOR family, which Tessera hides from guests. */
+ * invalidation, RDPMC, and the VMX/SMX/MONITOR family, which Tessera hides from guests. */
 #include "exit/handlers.h"
 
 enum exit_result exit_handle_invd_wbinvd(struct guest *g)
@@ -14,4 +14,12 @@ enum exit_result exit_handle_vmx_instruction(struct guest *g)
 {
     /* CPUID says these do not exist, so they behave as on a CPU without them. */
     return vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+}
+
+enum exit_result exit_handle_rdpmc(struct guest *g)
+{
+    /* CPUID leaf 0xA reports no performance counters, so every counter index is invalid: the
+     * CPU raises #GP(0) for that, and for CPL > 0 with CR4.PCE clear, alike. The host's counters
+     * would otherwise tell one guest about another's execution. */
+    return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
 }

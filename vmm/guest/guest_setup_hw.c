@@ -14,6 +14,7 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_init.h"
 #include "vmx/vmx_hw.h"
+#include "vmx/xstate.h"
 
 static void *ept_alloc_page(void *ctx)
 {
@@ -29,16 +30,6 @@ static void *ept_phys_to_virt(void *ctx, uint64_t pa)
 {
     (void)ctx;
     return (void *)pa;
-}
-
-static void init_xsave_area(struct vcpu *v)
-{
-    /* The reset state: x87 control word 0x37F, MXCSR 0x1F80; the XSAVE header stays zero. */
-    uint8_t *a = v->xsave_area;
-    a[0] = 0x7F;
-    a[1] = 0x03;
-    a[24] = 0x80;
-    a[25] = 0x1F;
 }
 
 bool guest_setup(struct guest *g, unsigned id, const struct bootinfo_guest *cfg)
@@ -63,7 +54,10 @@ bool guest_setup(struct guest *g, unsigned id, const struct bootinfo_guest *cfg)
         guest_stop(g, "out of hypervisor memory (extended-state area)");
         return false;
     }
-    init_xsave_area(&g->vcpu);
+    /* The architectural reset state, so that neither the firmware's values nor another guest's
+     * reach this one; the run loop loads it before the first entry. */
+    xstate_reset_image(g->vcpu.xsave_area, vmx_host.xsave_size, vmx_host.has_xsave);
+    g->vcpu.dr6 = DR6_INIT;     /* DR0-DR3 0 (memset above); DR7 0x400 is in the VMCS */
 
     struct image_blob kernel = { (const uint8_t *)cfg->kernel.addr, cfg->kernel.size, "" };
     struct image_blob modules[BOOTINFO_MAX_MODULES];

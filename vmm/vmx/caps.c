@@ -113,6 +113,14 @@ static const struct requirement requirements[] = {
       "NMI exiting is not supported (IA32_VMX_PINBASED_CTLS bit 35)" },
     { FROM_PIN, CTL(PIN_EXTERNAL_INTERRUPT_EXITING), 0,
       "external-interrupt exiting is not supported (IA32_VMX_PINBASED_CTLS bit 32)" },
+    /* The performance counters are hidden from guests: RDPMC must exit so that it can #GP. */
+    { FROM_PROC, CTL(PROC_RDPMC_EXITING), 0,
+      "RDPMC exiting is not supported (IA32_VMX_PROCBASED_CTLS bit 43)" },
+    /* Without these the guest's DR7 and IA32_DEBUGCTL are lost at every exit. */
+    { FROM_EXIT, CTL(EXIT_SAVE_DEBUG_CONTROLS), 0,
+      "the \"save debug controls\" VM-exit control is not supported (IA32_VMX_EXIT_CTLS bit 34)" },
+    { FROM_ENTRY, CTL(ENTRY_LOAD_DEBUG_CONTROLS), 0,
+      "the \"load debug controls\" VM-entry control is not supported (IA32_VMX_ENTRY_CTLS bit 34)" },
 };
 
 static uint64_t requirement_source(const struct vmx_caps *c, unsigned source)
@@ -171,7 +179,8 @@ static const struct bit_name pin_names[] = {
 };
 static const struct bit_name proc_names[] = {
     { PROC_INTERRUPT_WINDOW_EXITING, "interrupt-window exiting" }, { PROC_HLT_EXITING, "HLT exiting" },
-    { PROC_MWAIT_EXITING, "MWAIT exiting" }, { PROC_CR8_LOAD_EXITING, "CR8-load exiting" },
+    { PROC_MWAIT_EXITING, "MWAIT exiting" }, { PROC_RDPMC_EXITING, "RDPMC exiting" },
+    { PROC_MOV_DR_EXITING, "MOV-DR exiting" }, { PROC_CR8_LOAD_EXITING, "CR8-load exiting" },
     { PROC_CR8_STORE_EXITING, "CR8-store exiting" }, { PROC_USE_TPR_SHADOW, "use TPR shadow" },
     { PROC_NMI_WINDOW_EXITING, "NMI-window exiting" },
     { PROC_UNCONDITIONAL_IO_EXITING, "unconditional I/O exiting" }, { PROC_USE_IO_BITMAPS, "use I/O bitmaps" },
@@ -187,13 +196,13 @@ static const struct bit_name proc2_names[] = {
     { 1u << 17, "enable PML" }, { 1u << 18, "EPT-violation #VE" }, { 0, 0 },
 };
 static const struct bit_name exit_names[] = {
-    { EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size" }, { EXIT_SAVE_PAT, "save IA32_PAT" },
-    { EXIT_LOAD_PAT, "load IA32_PAT" }, { EXIT_SAVE_EFER, "save IA32_EFER" }, { EXIT_LOAD_EFER, "load IA32_EFER" },
+    { EXIT_SAVE_DEBUG_CONTROLS, "save debug controls" }, { EXIT_HOST_ADDR_SPACE_SIZE, "host address-space size" },
+    { EXIT_SAVE_PAT, "save IA32_PAT" }, { EXIT_LOAD_PAT, "load IA32_PAT" }, { EXIT_SAVE_EFER, "save IA32_EFER" }, { EXIT_LOAD_EFER, "load IA32_EFER" },
     { 0, 0 },
 };
 static const struct bit_name entry_names[] = {
-    { ENTRY_IA32E_MODE_GUEST, "IA-32e mode guest" }, { 1u << 10, "entry to SMM" },
-    { 1u << 11, "deactivate dual-monitor treatment" }, { ENTRY_LOAD_PAT, "load IA32_PAT" },
+    { ENTRY_LOAD_DEBUG_CONTROLS, "load debug controls" }, { ENTRY_IA32E_MODE_GUEST, "IA-32e mode guest" },
+    { 1u << 10, "entry to SMM" }, { 1u << 11, "deactivate dual-monitor treatment" }, { ENTRY_LOAD_PAT, "load IA32_PAT" },
     { ENTRY_LOAD_EFER, "load IA32_EFER" }, { 0, 0 },
 };
 
@@ -268,13 +277,16 @@ bool vmx_controls_compute(const struct vmx_caps *c, struct vmx_controls *out, ch
           1u << 7 /* posted interrupts would need a descriptor and vector */, pin_names },
         { "primary processor-based controls", tru ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS",
           proc_msr(c),
+          /* RDPMC exits so that it can #GP: the performance counters are hidden from guests. */
           PROC_HLT_EXITING | PROC_UNCONDITIONAL_IO_EXITING | PROC_USE_MSR_BITMAPS | PROC_CR8_LOAD_EXITING |
-              PROC_CR8_STORE_EXITING | PROC_ACTIVATE_SECONDARY,
+              PROC_CR8_STORE_EXITING | PROC_ACTIVATE_SECONDARY | PROC_RDPMC_EXITING,
           /* MWAIT/MONITOR must exit when they can: a guest's MWAIT would otherwise put the physical
            * CPU into a C-state where the preemption timer stops, with every interrupt masked. */
           PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_USE_TSC_OFFSETTING,
-          /* With EPT the guest runs these natively; exiting on them only costs time. */
-          PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING,
+          /* With EPT the guest runs these natively; exiting on them only costs time. The run loop
+           * switches DR0-DR3/DR6 with the guest, so MOV DR runs natively too. */
+          PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING | PROC_RDTSC_EXITING |
+              PROC_MOV_DR_EXITING,
           /* These need state Tessera does not set up (virtual-APIC page, I/O bitmaps that would
            * override unconditional I/O exiting) or would exit on every instruction. */
           PROC_INTERRUPT_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING | PROC_USE_TPR_SHADOW | PROC_USE_IO_BITMAPS |
@@ -289,12 +301,15 @@ bool vmx_controls_compute(const struct vmx_caps *c, struct vmx_controls *out, ch
           PROC2_VIRTUALIZE_APIC_ACCESSES | PROC2_VIRTUALIZE_X2APIC | (1u << 8) | (1u << 9) | PROC2_ENABLE_VMFUNC |
               (1u << 14) | (1u << 17) | (1u << 18),
           proc2_names },
+        /* Save/load debug controls: the VMCS holds the guest's DR7 and IA32_DEBUGCTL across exits
+         * (the TRUE MSRs let them be 0, and then both would be lost at every exit). */
         { "VM-exit controls", tru ? "IA32_VMX_TRUE_EXIT_CTLS" : "IA32_VMX_EXIT_CTLS", exit_msr(c),
-          EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+          EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
+              EXIT_SAVE_DEBUG_CONTROLS,
           EXIT_ACK_INTERRUPT_ON_EXIT | EXIT_SAVE_PREEMPTION_TIMER,
           0, 0, exit_names },
         { "VM-entry controls", tru ? "IA32_VMX_TRUE_ENTRY_CTLS" : "IA32_VMX_ENTRY_CTLS", entry_msr(c),
-          ENTRY_LOAD_EFER | ENTRY_LOAD_PAT,
+          ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS,
           0,
           0,
           /* IA-32e mode guest is chosen per guest; SMM bits are invalid outside SMM. */

@@ -1,10 +1,14 @@
 /* The run loop: picks a guest, loads its VMCS and the state the VMCS does not switch (extended
- * FPU/SIMD state, XCR0, SYSCALL MSRs), enters it until it yields, ends or uses up its slice. */
+ * FPU/SIMD state and XCR0, DR0-DR3/DR6, SYSCALL MSRs, TSC_AUX, CR2), applies the side-channel
+ * mitigations, and enters it until it yields, ends or uses up its slice. A slice is charged
+ * with everything spent on the guest's behalf, root-mode time included. */
 #include "arch/cpu.h"
+#include "arch/cpu_setup.h"
 #include "x86.h"
 #include "exit/dispatch.h"
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"
+#include "hw/mitigations.h"
 #include "hw/portio.h"
 #include "lib/log.h"
 #include "sched.h"
@@ -12,18 +16,28 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmx_hw.h"
 #include "vmx/vmx_strings.h"
+#include "vmx/xstate.h"
 
+#define PREEMPTION_TIMER_MAX 0xFFFFFFFFull   /* the VMCS field is 32 bits */
 
-static uint64_t hw_xcr0;
+static void hw_xsetbv0(uint64_t value) { xsetbv(0, value); }
+static void hw_xsave(void *area, uint64_t mask) { xsave(area, mask); }
+static void hw_xrstor(const void *area, uint64_t mask) { xrstor(area, mask); }
+static void hw_fxsave(void *area, uint64_t mask) { (void)mask; fxsave(area); }
+static void hw_fxrstor(const void *area, uint64_t mask) { (void)mask; fxrstor(area); }
+
+static struct xstate_cpu xstate;
 
 static void save_unswitched_state(struct guest *g)
 {
     struct vcpu *v = &g->vcpu;
     v->cr2 = read_cr2();
-    if (vmx_host.has_xsave)
-        xsave(v->xsave_area, hw_xcr0);
-    else
-        fxsave(v->xsave_area);
+    xstate_save_guest(&xstate, v->xsave_area);
+    v->dr[0] = read_dr0();
+    v->dr[1] = read_dr1();
+    v->dr[2] = read_dr2();
+    v->dr[3] = read_dr3();
+    v->dr6 = read_dr6();
     v->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
     v->star = rdmsr(MSR_IA32_STAR);
     v->lstar = rdmsr(MSR_IA32_LSTAR);
@@ -38,15 +52,15 @@ static void load_unswitched_state(struct guest *g)
     struct vcpu *v = &g->vcpu;
     write_cr2(v->cr2);
     v->cr2_pending = false;
-    if (vmx_host.has_xsave) {
-        if (hw_xcr0 != v->xcr0) {
-            xsetbv(0, v->xcr0);
-            hw_xcr0 = v->xcr0;
-        }
-        xrstor(v->xsave_area, hw_xcr0);
-    } else {
-        fxrstor(v->xsave_area);
-    }
+    xstate_load_guest(&xstate, v->xsave_area, v->xcr0);
+    /* The host sets no breakpoints (DR7 is 0x400 after every exit), so DR0-DR3/DR6 hold the
+     * guest's own values from here until it is switched out; exit handlers read them live
+     * (exit/debug_regs.h). v->dr and v->dr6 are current only while the guest is not loaded. */
+    write_dr0(v->dr[0]);
+    write_dr1(v->dr[1]);
+    write_dr2(v->dr[2]);
+    write_dr3(v->dr[3]);
+    write_dr6(v->dr6);
     wrmsr(MSR_IA32_KERNEL_GS_BASE, v->kernel_gs_base);
     wrmsr(MSR_IA32_STAR, v->star);
     wrmsr(MSR_IA32_LSTAR, v->lstar);
@@ -54,6 +68,24 @@ static void load_unswitched_state(struct guest *g)
     wrmsr(MSR_IA32_FMASK, v->sfmask);
     if (vmx_host.has_rdtscp)
         wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
+}
+
+/* Another guest's turn: nothing the previous one trained into the branch predictors may steer
+ * this one's indirect branches. */
+static void mitigate_guest_switch(void)
+{
+    if (mitigations_active.ibpb_on_guest_switch)
+        wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+}
+
+/* Last thing before VM entry: leave no hypervisor or other-guest data in L1D or the CPU's
+ * buffers for the guest to sample. The L1D flush overwrites the buffers too (MD_CLEAR parts). */
+static inline void mitigate_before_entry(void)
+{
+    if (mitigations_active.l1d_flush_on_entry)
+        wrmsr(MSR_IA32_FLUSH_CMD, FLUSH_CMD_L1D);
+    else if (mitigations_active.verw_on_entry)
+        verw_clear_cpu_buffers(HOST_DS_SEL);
 }
 
 static enum exit_result entry_failed(struct guest *g, int vmfail, uint32_t exit_reason)
@@ -74,24 +106,33 @@ static enum exit_result entry_failed(struct guest *g, int vmfail, uint32_t exit_
     return guest_stop(g, "VM entry failed: %s: %s", exit_reason_name(exit_reason & 0xFFFF), why);
 }
 
-/* Runs g until it yields, ends or its slice is over. */
-static void run_slice(struct guest *g)
+/* Runs g from TSC start until it yields, ends, uses up its slice or reaches its time limit.
+ * The VMX-preemption timer counts only guest time, so after every exit it is reloaded with
+ * what is left of the slice by the TSC, root-mode time included. */
+static void run_slice(struct guest *g, uint64_t start)
 {
-    const bool timer_saved = vmx_host.controls.save_preemption_timer;
+    struct vcpu *v = &g->vcpu;
     const unsigned shift = vmx_host.controls.preemption_timer_shift;
-    uint64_t start = rdtsc();
-    vmcs_write(VMCS_PREEMPTION_TIMER, vmx_host.slice_tsc >> shift);
-    if (vmx_host.has_xsave && hw_xcr0 != g->vcpu.xcr0) { /* XSETBV just before a yield */
-        xsetbv(0, g->vcpu.xcr0);
-        hw_xcr0 = g->vcpu.xcr0;
-    }
     for (;;) {
-        int vmfail = vmx_enter(&g->vcpu, g->vcpu.launched);
+        /* Device work an earlier exit left over: one budget per entry, in this guest's time. */
+        if (g->device_work.pending) {
+            g->device_work.run(g->device_work.ctx);
+            if (g->state == GUEST_ENDED)
+                break;
+        }
+        uint64_t left = sched_slice_left(g, start, rdtsc(), vmx_host.slice_tsc);
+        if (!left)
+            break;
+        uint64_t ticks = left >> shift;
+        vmcs_write(VMCS_PREEMPTION_TIMER, ticks < PREEMPTION_TIMER_MAX ? ticks : PREEMPTION_TIMER_MAX);
+        xstate_use_xcr0(&xstate, v->xcr0);    /* XSETBV exits only update v->xcr0 */
+        mitigate_before_entry();
+        int vmfail = vmx_enter(v, v->launched);
         if (vmfail) {
             entry_failed(g, vmfail, 0);
             break;
         }
-        g->vcpu.launched = true;
+        v->launched = true;
         uint32_t reason = (uint32_t)vmcs_read(VMCS_EXIT_REASON);
         if (reason & EXIT_REASON_FAILED_ENTRY) {
             g->exits_total++;
@@ -99,36 +140,40 @@ static void run_slice(struct guest *g)
             break;
         }
         enum exit_result r = exit_dispatch_inline(g, reason);
+        if (v->cr2_pending) { /* an emulated #PF is being delivered */
+            write_cr2(v->cr2);
+            v->cr2_pending = false;
+        }
         if (r == EXIT_STOP || r == EXIT_YIELD || r == EXIT_ADVANCE_YIELD)
             break;
-        if (r == EXIT_CONTINUE && g->vcpu.cr2_pending) { /* an emulated #PF is being delivered */
-            write_cr2(g->vcpu.cr2);
-            g->vcpu.cr2_pending = false;
-        }
-        if (reason == EXIT_REASON_XSETBV && hw_xcr0 != g->vcpu.xcr0) { /* only XSETBV changes it */
-            xsetbv(0, g->vcpu.xcr0);
-            hw_xcr0 = g->vcpu.xcr0;
-        }
-        if (!timer_saved) {
-            /* Without "save preemption timer" every entry reloads it: charge what was used. */
-            uint64_t used = rdtsc() - start;
-            if (used >= vmx_host.slice_tsc)
-                break;
-            vmcs_write(VMCS_PREEMPTION_TIMER, (vmx_host.slice_tsc - used) >> shift);
-        }
     }
     sched_account(g, rdtsc() - start, vmx_host.tsc_khz);
+}
+
+static void xstate_setup(void)
+{
+    xstate = (struct xstate_cpu){
+        .has_xsave = vmx_host.has_xsave,
+        .switch_xcr0 = vmx_host.host_xcr0,
+        .xcr0 = vmx_host.has_xsave ? xgetbv(0) : 0,
+        .set_xcr0 = hw_xsetbv0,
+        .save = vmx_host.has_xsave ? hw_xsave : hw_fxsave,
+        .restore = vmx_host.has_xsave ? hw_xrstor : hw_fxrstor,
+    };
 }
 
 void vmx_run_guests(struct guest *guests, unsigned count)
 {
     struct guest *loaded = NULL;
     unsigned cursor = 0;
-    hw_xcr0 = vmx_host.has_xsave ? xgetbv(0) : 0;
+    xstate_setup();
     for (struct guest *g; (g = sched_pick(guests, count, &cursor));) {
+        /* The slice starts now: switching to the guest is done on its behalf. */
+        uint64_t start = rdtsc();
         if (g != loaded) {
             if (loaded)
                 save_unswitched_state(loaded);
+            mitigate_guest_switch();
             if (vmptrld(g->vcpu.vmcs_pa)) {
                 guest_stop(g, "VMPTRLD of its VMCS failed");
                 loaded = NULL;
@@ -138,9 +183,8 @@ void vmx_run_guests(struct guest *guests, unsigned count)
             loaded = g;
         }
         g->slices++;
-        run_slice(g);
+        run_slice(g, start);
     }
     /* Hand the CPU back as the host had it. */
-    if (vmx_host.has_xsave && hw_xcr0 != vmx_host.host_xcr0)
-        xsetbv(0, vmx_host.host_xcr0);
+    xstate_use_xcr0(&xstate, vmx_host.host_xcr0);
 }

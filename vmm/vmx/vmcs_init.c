@@ -73,7 +73,7 @@ void vmcs_init_guest(const struct guest_vmcs_params *p)
     cr_set_guest_cr0(0x11); /* PE | ET */
     cr_set_guest_cr4(0);
     vmcs_write(VMCS_GUEST_CR3, 0);
-    vmcs_write(VMCS_GUEST_DR7, 0x400);
+    vmcs_write(VMCS_GUEST_DR7, DR7_INIT);       /* loaded at entry, saved at exit (debug controls) */
     vmcs_write(VMCS_GUEST_RFLAGS, 0x2);
     vmcs_write(VMCS_GUEST_RIP, p->eip);
     vmcs_write(VMCS_GUEST_RSP, 0);
@@ -97,7 +97,7 @@ void vmcs_init_guest(const struct guest_vmcs_params *p)
     vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0x3FF);
     vmcs_write(VMCS_GUEST_EFER, 0);
     vmcs_write(VMCS_GUEST_PAT, 0x0007040600070406ull); /* the reset value */
-    vmcs_write(VMCS_GUEST_DEBUGCTL, 0);
+    vmcs_write(VMCS_GUEST_DEBUGCTL, 0);         /* likewise */
     vmcs_write(VMCS_GUEST_SYSENTER_CS, 0);
     vmcs_write(VMCS_GUEST_SYSENTER_ESP, 0);
     vmcs_write(VMCS_GUEST_SYSENTER_EIP, 0);

@@ -14,8 +14,8 @@ struct vmx_host {
     uint64_t slice_tsc;          /* one time slice in TSC ticks */
     uint64_t msr_bitmap_pa;
     bool has_xsave, has_rdtscp;
-    uint32_t xsave_size;
-    uint64_t host_xcr0;
+    uint32_t xsave_size;         /* bytes of each guest's extended-state area */
+    uint64_t host_xcr0;          /* XCR0 while switching: every component a guest can reach */
 };
 
 extern struct vmx_host vmx_host;
