@@ -110,11 +110,13 @@ void vmm_main(struct bootinfo *bi)
     log_printf("\ntessera: hypervisor started\n");
     if (!bi || bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION || bi->size != sizeof(*bi)) {
         log_printf("tessera: PANIC: boot information missing or from another loader version; halting\n");
+        serial_flush();
         halt_forever();
     }
     page_pool_init(&hv_pages, bi->heap_base, bi->heap_size);
     if (!cpu_setup(highest_physical_address(bi))) {
         log_printf("tessera: PANIC: out of memory for page tables; halting\n");
+        serial_flush();
         halt_forever();
     }
     platform_quiesce_interrupts(bi->rsdp);

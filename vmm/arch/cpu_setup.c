@@ -6,6 +6,7 @@
 #include "arch/cpu.h"
 #include "arch/cpu_setup.h"
 #include "hw/portio.h"
+#include "hw/platform.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "mem/page_alloc.h"
@@ -175,6 +176,7 @@ void exception_report(const struct exception_frame *f)
                (unsigned long long)f->cs, (unsigned long long)f->ss, (unsigned long long)f->rflags,
                (unsigned long long)cr2, (unsigned long long)read_cr3());
     log_printf("tessera: halted\n");
+    serial_flush();
     halt_forever();
     __builtin_unreachable();
 }

@@ -3,10 +3,18 @@
 #ifndef TESSERA_PLATFORM_H
 #define TESSERA_PLATFORM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-void serial_init(void);                     /* COM1, 115200 8N1, polled */
+/* COM1, 115200 8N1, polled. serial_write queues (64 KiB) and sends what the UART takes at
+ * once; serial_drain sends more without waiting (the run loop calls it after exits while
+ * output is queued); serial_flush waits until everything is sent (before halting or powering
+ * off). Only a full queue makes serial_write wait, and then only for the bytes that do not fit. */
+void serial_init(void);
 void serial_write(const char *s, uint64_t len);
+void serial_drain(void);
+void serial_flush(void);
+bool serial_pending(void);
 
 /* Mask the 8259 PICs, every IOAPIC redirection entry (from the MADT) and the LAPIC LVT
  * entries, so no interrupt the firmware left armed fires while Tessera runs. */

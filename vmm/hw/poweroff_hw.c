@@ -2,6 +2,7 @@
  * then Bochs' shutdown port, then halt for good. */
 #include <stdint.h>
 #include "hw/acpi.h"
+#include "hw/platform.h"
 #include "hw/portio.h"
 #include "lib/log.h"
 
@@ -43,6 +44,7 @@ static void pm1_enter_s5(uint16_t port_a, uint16_t typ_a, uint16_t port_b, uint1
 __attribute__((noreturn)) void acpi_power_off(const struct acpi_poweroff *p)
 {
     log_printf("tessera: powering off\n");
+    serial_flush();
     /* Let the UART's FIFO (16 bytes, ~1.4 ms at 115200) drain before the power goes. */
     delay_port_reads(5000);
 

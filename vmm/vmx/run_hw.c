@@ -9,6 +9,7 @@
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"
 #include "hw/mitigations.h"
+#include "hw/platform.h"
 #include "hw/portio.h"
 #include "lib/log.h"
 #include "sched.h"
@@ -140,6 +141,8 @@ static void run_slice(struct guest *g, uint64_t start)
             break;
         }
         enum exit_result r = exit_dispatch_inline(g, reason);
+        if (serial_pending()) /* console output queued by this or an earlier exit */
+            serial_drain();
         if (v->cr2_pending) { /* an emulated #PF is being delivered */
             write_cr2(v->cr2);
             v->cr2_pending = false;
