@@ -88,12 +88,28 @@ static void debug_state_is_held_by_the_vmcs(void **state)
     assert_non_null(strstr(why, "DR7"));
 }
 
+/* A #AC or #DB raised while the CPU delivers the same exception (a misaligned stack with
+ * EFLAGS.AC at CPL 3, a data breakpoint on the IDT or the stack) loops inside the CPU's event
+ * delivery, where no VM exit and no preemption timer can end it (CVE-2015-5307, CVE-2015-8104):
+ * both must exit so the hypervisor keeps the CPU. */
+static void benign_exception_loops_cannot_hold_the_cpu(void **state)
+{
+    (void)state;
+    setup();
+    struct guest_vmcs_params p = { &controls, 1, 0x5000 | 6 | (3 << 3), 0x6000, 0x100000, 0, 0x9000 };
+    vmcs_init_guest(&p);
+    uint64_t bitmap = vmcs_read(VMCS_EXCEPTION_BITMAP);
+    assert_true(bitmap & (1u << VEC_AC));
+    assert_true(bitmap & (1u << VEC_DB));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(initial_protected_mode_state_is_valid),
         cmocka_unit_test(no_vpid_means_vpid_control_off),
         cmocka_unit_test(debug_state_is_held_by_the_vmcs),
+        cmocka_unit_test(benign_exception_loops_cannot_hold_the_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

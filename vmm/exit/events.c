@@ -1,6 +1,6 @@
-/* Exception and NMI exits. Tessera intercepts no guest exceptions today (the exception bitmap
- * is empty), so an exception exit is reflected back exactly as the CPU raised it; an NMI
- * belongs to the host and is dropped. */
+/* Exception and NMI exits. Tessera intercepts only #AC and #DB (vmx/vmcs_init.c says why), so an
+ * exception exit is reflected back exactly as the CPU raised it; an NMI belongs to the host and
+ * is dropped. */
 #include "exit/debug_regs.h"
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"

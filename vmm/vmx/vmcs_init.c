@@ -1,6 +1,7 @@
 /* Initial VMCS contents (see vmcs_init.h). The values follow SDM 26.3 so that the first VM
  * entry passes every guest-state check; tests/unit/test_vmcs_init.c runs the entry checker on them. */
 #include "exit/handlers.h"
+#include "x86.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmcs_init.h"
 
@@ -51,7 +52,10 @@ void vmcs_init_guest(const struct guest_vmcs_params *p)
     vmcs_write(VMCS_PROC_CONTROLS2, c->proc2 & (p->vpid ? ~0u : ~PROC2_ENABLE_VPID));
     vmcs_write(VMCS_EXIT_CONTROLS, c->exit);
     vmcs_write(VMCS_ENTRY_CONTROLS, c->entry & ~ENTRY_IA32E_MODE_GUEST);
-    vmcs_write(VMCS_EXCEPTION_BITMAP, 0);
+    /* Only #AC and #DB exit, to be reflected (exit/events.c): raised again while the CPU
+     * delivers them, they would loop inside event delivery, where neither an exit nor the
+     * preemption timer can end it and the whole machine hangs (CVE-2015-5307/8104). */
+    vmcs_write(VMCS_EXCEPTION_BITMAP, (1u << VEC_AC) | (1u << VEC_DB));
     vmcs_write(VMCS_PF_ERROR_MASK, 0);
     vmcs_write(VMCS_PF_ERROR_MATCH, 0);
     vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
