@@ -24,7 +24,7 @@ struct parser {
     struct config *out;
     const char *p, *end;        /* the unread rest of the current line */
     unsigned slice_line;        /* line that set slice_ms, 0 = not yet */
-    unsigned bench_line;
+    unsigned disk_bench_line;
     unsigned diskcheck_line;
 };
 
@@ -495,9 +495,9 @@ static void parse_guest(struct parser *ps, struct word *w)
 static void parse_settings(struct parser *ps, struct word *w)
 {
     unsigned errors_before = ps->out->error_count;
-    bool has_slice = false, has_bench = false, has_diskcheck = false;
+    bool has_slice = false, has_disk_bench = false, has_diskcheck = false;
     uint64_t slice = 0;
-    int bench = 0, diskcheck = 0;
+    int disk_bench = 0, diskcheck = 0;
     enum word_result r = WORD_OK;
 
     for (; r == WORD_OK; r = read_word(ps, w)) {
@@ -511,10 +511,10 @@ static void parse_settings(struct parser *ps, struct word *w)
             else
                 has_slice = parse_bounded(ps, "slice_ms=", &w->value, 1, SLICE_MS_MAX, "", &slice);
         } else if (word_is(w, "bench")) {
-            if (has_bench || ps->bench_line)
+            if (has_disk_bench || ps->disk_bench_line)
                 report(ps, "bench is set twice");
             else
-                has_bench = parse_yes_no(ps, "bench=", &w->value, &bench);
+                has_disk_bench = parse_yes_no(ps, "bench=", &w->value, &disk_bench);
         } else if (word_is(w, "diskcheck")) {
             if (has_diskcheck || ps->diskcheck_line)
                 report(ps, "diskcheck is set twice");
@@ -531,9 +531,9 @@ static void parse_settings(struct parser *ps, struct word *w)
         ps->out->slice_ms = (unsigned)slice;
         ps->slice_line = ps->line;
     }
-    if (has_bench) {
-        ps->out->bench = bench;
-        ps->bench_line = ps->line;
+    if (has_disk_bench) {
+        ps->out->disk_bench = disk_bench;
+        ps->disk_bench_line = ps->line;
     }
     if (has_diskcheck) {
         ps->out->diskcheck = diskcheck;
@@ -595,4 +595,9 @@ unsigned config_parse(const char *text, size_t len, const char *file_name, struc
         parse_line(&ps);
     }
     return out->guest_count;
+}
+
+uint32_t config_bootinfo_flags(const struct config *cfg)
+{
+    return (cfg->disk_bench ? BOOTINFO_F_DISK_BENCH : 0) | (cfg->diskcheck ? BOOTINFO_F_DISKCHECK : 0);
 }

@@ -5,7 +5,8 @@
  *   guest NAME kernel=PATH memory=SIZE [cmdline="..."] [module=PATH[:"ARGS"]]...
  *              [timeout=SECONDS] [disk=PARTNAME|GUID] [disk_ro=yes|no]
  *   slice_ms=N           time slice of the round-robin scheduler (1..1000, default 10)
- *   bench=yes|no         benchmark mode (less logging), default no
+ *   bench=yes|no         guests may ask Tessera to benchmark its disk driver on their own
+ *                        minidisk (HC_DISK_BENCH), overwriting it; default no
  *   diskcheck=yes|no     disk self-check instead of guests (needs no VT-x), default no
  * Several global settings may share a line (slice_ms=5 bench=yes).
  *
@@ -57,7 +58,7 @@ struct config {
     unsigned guest_count;
     unsigned slice_ms;
     unsigned error_count;          /* problems reported (each one's line was skipped) */
-    int bench;                     /* bench=yes: BOOTINFO_F_BENCH */
+    int disk_bench;                /* bench=yes: BOOTINFO_F_DISK_BENCH */
     int diskcheck;                 /* diskcheck=yes: BOOTINFO_F_DISKCHECK */
 };
 
@@ -67,5 +68,8 @@ typedef void (*config_diag_fn)(void *ctx, const char *message);
 /* Parse len bytes of text (need not be NUL-terminated). Returns the number of valid guests. */
 unsigned config_parse(const char *text, size_t len, const char *file_name, struct config *out,
                       config_diag_fn diag, void *ctx);
+
+/* The BOOTINFO_F_* flags the settings of a parsed configuration ask for. */
+uint32_t config_bootinfo_flags(const struct config *cfg);
 
 #endif

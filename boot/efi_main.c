@@ -204,7 +204,7 @@ static EFI_STATUS prepare(EFI_HANDLE image, EFI_FILE_HANDLE root, const struct c
     bi->version = BOOTINFO_VERSION;
     bi->size = sizeof(*bi);
     bi->slice_ms = cfg->slice_ms;
-    bi->flags = (cfg->bench ? BOOTINFO_F_BENCH : 0) | (cfg->diskcheck ? BOOTINFO_F_DISKCHECK : 0);
+    bi->flags = config_bootinfo_flags(cfg);
 
     /* The disk self-check runs no guests: their files are not even read. */
     for (unsigned i = 0; !cfg->diskcheck && i < cfg->guest_count && i < BOOTINFO_MAX_GUESTS; i++)

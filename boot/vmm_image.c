@@ -2,20 +2,10 @@
  * R_X86_64_RELATIVE relocation. Pure; every offset and size from the file is bounds-checked
  * with overflow-safe arithmetic before use. */
 #include "vmm_image.h"
+#include "lib/elf_abi.h"
 #include "lib/mem.h"
 
-/* ELF facts (System V gABI, x86-64 psABI). Only what this loader looks at. */
-#define EI_NIDENT       16
-#define ELFCLASS64      2
-#define ELFDATA2LSB     1
-#define EV_CURRENT      1
-#define ET_EXEC         2
-#define ET_DYN          3
-#define EM_X86_64       62
-#define PT_LOAD         1
-#define PT_DYNAMIC      2
-#define PT_INTERP       3
-#define PF_X            1
+/* Dynamic-section and relocation facts (System V gABI, x86-64 psABI) only this loader needs. */
 #define DT_NULL         0
 #define DT_PLTRELSZ     2
 #define DT_RELA         7
@@ -31,7 +21,7 @@
 #define MAX_PHDRS       64
 
 struct elf_header {
-    uint8_t ident[EI_NIDENT];
+    uint8_t ident[ELF_EI_NIDENT];
     uint16_t type, machine;
     uint32_t version;
     uint64_t entry, phoff, shoff;
@@ -82,19 +72,19 @@ static int check_header(const uint8_t *file, size_t size, struct elf_header *eh,
     if (!file || size < sizeof(*eh))
         return refuse(why, "file is too small to be an ELF image");
     memcpy(eh, file, sizeof(*eh));
-    if (eh->ident[0] != 0x7f || eh->ident[1] != 'E' || eh->ident[2] != 'L' || eh->ident[3] != 'F')
+    if (memcmp(eh->ident, ELF_MAGIC, ELF_MAGIC_SIZE) != 0)
         return refuse(why, "not an ELF file (bad magic)");
-    if (eh->ident[4] != ELFCLASS64)
+    if (eh->ident[ELF_EI_CLASS] != ELF_CLASS64)
         return refuse(why, "not a 64-bit ELF file");
-    if (eh->ident[5] != ELFDATA2LSB)
+    if (eh->ident[ELF_EI_DATA] != ELF_DATA2LSB)
         return refuse(why, "not a little-endian ELF file");
-    if (eh->ident[6] != EV_CURRENT || eh->version != EV_CURRENT)
+    if (eh->ident[ELF_EI_VERSION] != ELF_EV_CURRENT || eh->version != ELF_EV_CURRENT)
         return refuse(why, "unknown ELF version");
-    if (eh->machine != EM_X86_64)
+    if (eh->machine != ELF_EM_X86_64)
         return refuse(why, "not an x86-64 ELF file");
-    if (eh->type == ET_EXEC)
+    if (eh->type == ELF_ET_EXEC)
         return refuse(why, "not position-independent (ET_EXEC); link with -static -pie");
-    if (eh->type != ET_DYN)
+    if (eh->type != ELF_ET_DYN)
         return refuse(why, "not an executable ELF file");
     if (eh->phentsize != sizeof(struct elf_phdr))
         return refuse(why, "unexpected program header size");
@@ -117,16 +107,16 @@ int vmm_image_inspect(const void *file_v, size_t size, struct vmm_image_info *in
     for (unsigned i = 0; i < eh.phnum; i++) {
         struct elf_phdr ph;
         read_phdr(file, &eh, i, &ph);
-        if (ph.type == PT_INTERP)
+        if (ph.type == ELF_PT_INTERP)
             return refuse(why, "asks for a dynamic linker (PT_INTERP); link with --no-dynamic-linker");
-        if (ph.type == PT_DYNAMIC) {
+        if (ph.type == ELF_PT_DYNAMIC) {
             if (++dynamics > 1)
                 return refuse(why, "more than one PT_DYNAMIC segment");
             if (!range_ok(ph.offset, ph.filesz, size))
                 return refuse(why, "PT_DYNAMIC lies outside the file");
             continue;
         }
-        if (ph.type != PT_LOAD)
+        if (ph.type != ELF_PT_LOAD)
             continue;
         if (ph.filesz > ph.memsz)
             return refuse(why, "PT_LOAD segment has more file bytes than memory bytes");
@@ -151,7 +141,7 @@ int vmm_image_inspect(const void *file_v, size_t size, struct vmm_image_info *in
     for (unsigned i = 0; i < eh.phnum && !entry_ok; i++) {
         struct elf_phdr ph;
         read_phdr(file, &eh, i, &ph);
-        if (ph.type == PT_LOAD && (ph.flags & PF_X) && eh.entry >= ph.vaddr &&
+        if (ph.type == ELF_PT_LOAD && (ph.flags & ELF_PF_X) && eh.entry >= ph.vaddr &&
             eh.entry - ph.vaddr < ph.memsz)
             entry_ok = 1;
     }
@@ -246,10 +236,10 @@ int vmm_image_load(const void *file_v, size_t size, void *dest_v, uint64_t dest_
     for (unsigned i = 0; i < eh.phnum; i++) {
         struct elf_phdr ph;
         read_phdr(file, &eh, i, &ph);
-        if (ph.type == PT_DYNAMIC) {
+        if (ph.type == ELF_PT_DYNAMIC) {
             dyn = ph;
             have_dyn = 1;
-        } else if (ph.type == PT_LOAD && ph.filesz) {
+        } else if (ph.type == ELF_PT_LOAD && ph.filesz) {
             memcpy(dest + ph.vaddr, file + ph.offset, ph.filesz);
         }
     }

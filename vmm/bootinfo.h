@@ -86,7 +86,10 @@ struct bootinfo {
     struct bootinfo_memrange memmap[BOOTINFO_MAX_MEMMAP];
 };
 
-#define BOOTINFO_F_BENCH   (1u << 0)  /* configuration asked for benchmark mode (less logging) */
-#define BOOTINFO_F_DISKCHECK (1u << 1) /* run the disk self-check (vmm/diskcheck.h) instead of guests */
+/* bench=yes: guests may ask Tessera to benchmark its own disk driver on their own minidisk
+ * (HC_DISK_BENCH, exit/disk_bench.h), which overwrites that minidisk and stops the other guests
+ * meanwhile. */
+#define BOOTINFO_F_DISK_BENCH (1u << 0)
+#define BOOTINFO_F_DISKCHECK  (1u << 1) /* run the disk self-check (vmm/diskcheck.h) instead of guests */
 
 #endif

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include "bootinfo.h"
 #include "guest/image.h"
+#include "guest/image_fail.h"
 #include "guest/multiboot.h"
 #include "guest/pvh.h"
 
@@ -658,6 +659,59 @@ static void test_module_and_area_limits(void **state)
     assert_string_equal(why, "kernel file is empty");
 }
 
+static void make_bad_elf_class(void) { make_pvh(true, 4); file[4] = 3; }
+static void make_bad_note_size(void) { make_pvh(true, 4); w32(file + NOTE_OFFSET + 20 + 4, 5); }
+static void make_bad_pvh_entry(void)
+{
+    make_pvh(true, 4);
+    put_note(NOTE_OFFSET + 20, 4, "Xen", 2, XEN_ELFNOTE_PHYS32_ENTRY, 0);
+}
+static void make_bad_multiboot_checksum(void)
+{
+    make_multiboot_elf(MULTIBOOT_HF_MEMORY_INFO);
+    w32(file + SEG_OFFSET + 8, 0x12345678);
+}
+static void make_no_protocol(void) { make_pvh(true, 4); memcpy(file + NOTE_OFFSET + 20 + 12, "Xem", 4); }
+
+/* The reason convention every loader shares (guest/image_fail.h): -1 back, the reason cut to
+ * the caller's buffer and always terminated, nothing written without a buffer. */
+static void test_failure_reason_convention(void **state)
+{
+    (void)state;
+    char small[8];
+    memset(small, 'x', sizeof small);
+    assert_int_equal(image_fail(why, sizeof why, "module %u of %s", 3u, "guest"), -1);
+    assert_string_equal(why, "module 3 of guest");
+    assert_int_equal(image_fail(small, sizeof small, "a reason longer than eight"), -1);
+    assert_string_equal(small, "a reaso");
+    memset(small, 'x', sizeof small);
+    assert_int_equal(image_fail(small, 0, "nothing"), -1);
+    assert_int_equal(small[0], 'x');
+    assert_int_equal(image_fail(NULL, 64, "nothing"), -1);
+
+    /* Each parser's refusals follow it: ELF header, ELF note, PVH entry, Multiboot, layout. */
+    struct { void (*make)(void); const char *full; } cases[] = {
+        { make_bad_elf_class, "ELF class 3 is neither 32- nor 64-bit" },
+        { make_bad_note_size, "ELF note in program header 2: descriptor size 5 runs past the segment" },
+        { make_bad_pvh_entry, "PVH entry note has 2 bytes (expected 4 or 8)" },
+        { make_bad_multiboot_checksum, "Multiboot header at offset 0x1000 has a bad checksum" },
+        { make_no_protocol, "no PVH note and no Multiboot header" },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct image_blob k;
+        cases[i].make();
+        k = (struct image_blob){ .data = file, .size = file_size, .args = "" };
+        assert_int_equal(load("", NULL, 0), -1);
+        assert_string_equal(why, cases[i].full);
+        memset(small, 'x', sizeof small);
+        assert_int_equal(guest_image_load(ram, RAM_SIZE, &k, "", NULL, 0, &entry, small, sizeof small), -1);
+        assert_int_equal(strlen(small), sizeof small - 1);
+        assert_memory_equal(small, cases[i].full, sizeof small - 1);
+        assert_int_equal(guest_image_load(ram, RAM_SIZE, &k, "", NULL, 0, &entry, NULL, 0), -1);
+        assert_true(untouched(0, RAM_SIZE));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -675,6 +729,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_note_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multiboot_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_module_and_area_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_reason_convention, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,13 +27,23 @@ int minidisk_translate(const struct minidisk *md, uint64_t s, uint64_t count, ui
     return BLKDEV_OK;
 }
 
+int minidisk_read_translated(const struct minidisk *md, uint64_t phys, uint64_t count, void *buf)
+{
+    return blkdev_read(md->dev, phys, count, buf);
+}
+
+int minidisk_write_translated(const struct minidisk *md, uint64_t phys, uint64_t count, const void *buf)
+{
+    if (md->read_only)
+        return BLKDEV_EROFS;
+    return blkdev_write(md->dev, phys, count, buf);
+}
+
 int minidisk_read(const struct minidisk *md, uint64_t s, uint64_t count, void *buf)
 {
     uint64_t phys;
     int err = minidisk_translate(md, s, count, &phys);
-    if (err)
-        return err;
-    return blkdev_read(md->dev, phys, count, buf);
+    return err ? err : minidisk_read_translated(md, phys, count, buf);
 }
 
 int minidisk_write(const struct minidisk *md, uint64_t s, uint64_t count, const void *buf)
@@ -42,9 +52,7 @@ int minidisk_write(const struct minidisk *md, uint64_t s, uint64_t count, const 
     if (md->read_only)
         return BLKDEV_EROFS;
     int err = minidisk_translate(md, s, count, &phys);
-    if (err)
-        return err;
-    return blkdev_write(md->dev, phys, count, buf);
+    return err ? err : minidisk_write_translated(md, phys, count, buf);
 }
 
 int minidisk_flush(const struct minidisk *md)

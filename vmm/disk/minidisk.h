@@ -23,9 +23,9 @@ struct minidisk {
  * is not 512 (see blkdev.h) and a partition that does not lie inside the device. */
 int minidisk_init(struct minidisk *md, struct blkdev *dev, const struct gpt_partition *p, bool read_only);
 
-/* Physical LBA of guest sectors [s, s + count): BLKDEV_OK with *phys set when
- * s < capacity && count <= capacity - s, else BLKDEV_ERANGE (*phys untouched). count 0 is
- * valid for any s inside the disk. */
+/* The bounds check, done once per request: physical LBA of guest sectors [s, s + count):
+ * BLKDEV_OK with *phys set when s < capacity && count <= capacity - s, else BLKDEV_ERANGE
+ * (*phys untouched). count 0 is valid for any s inside the disk. */
 int minidisk_translate(const struct minidisk *md, uint64_t s, uint64_t count, uint64_t *phys);
 
 /* Translate, then call the device. Writes to a read-only minidisk fail with BLKDEV_EROFS
@@ -33,6 +33,13 @@ int minidisk_translate(const struct minidisk *md, uint64_t s, uint64_t count, ui
 int minidisk_read(const struct minidisk *md, uint64_t s, uint64_t count, void *buf);
 int minidisk_write(const struct minidisk *md, uint64_t s, uint64_t count, const void *buf);
 int minidisk_flush(const struct minidisk *md);
+
+/* For a caller that translated a whole request once and moves it in pieces: physical sectors
+ * [phys, phys + count), which must lie in a range minidisk_translate returned, go to the device
+ * as they are (the blkdev layer still keeps them inside the device). Read-only is still
+ * enforced: BLKDEV_EROFS without reaching the device. */
+int minidisk_read_translated(const struct minidisk *md, uint64_t phys, uint64_t count, void *buf);
+int minidisk_write_translated(const struct minidisk *md, uint64_t phys, uint64_t count, const void *buf);
 
 /* Allocation: which configured guest gets which partition. */
 enum minidisk_verdict_kind {

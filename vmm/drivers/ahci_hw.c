@@ -4,6 +4,7 @@
  * restart the engine, CLO or COMRESET when the device stays busy), timeouts reset it (COMRESET);
  * both return BLKDEV_EIO, and a port that does not come back disables the disk. */
 #include "drivers/ahci.h"
+#include "drivers/bounce.h"
 #include "drivers/clock.h"
 #include "drivers/disk_driver.h"
 #include "drivers/hwio.h"
@@ -13,7 +14,6 @@
 
 #define PRDT_ENTRIES      8
 #define MAX_SECTORS       16384u            /* 8 MiB per command: two 4 MiB PRD entries */
-#define BOUNCE_PAGES      32                /* 128 KiB for buffers the HBA cannot reach */
 #define TIMEOUT_ENGINE_MS 500
 #define TIMEOUT_LINK_MS   1000
 #define TIMEOUT_CMD_MS    10000
@@ -27,7 +27,7 @@ struct ahci_disk {
     struct ahci_cmd_header *cmd_list;       /* 32 headers, 1 KiB aligned */
     uint8_t *fis_area;                      /* 256 bytes, 256 aligned */
     uint8_t *cmd_table;                     /* 128 aligned: CFIS, ATAPI cmd, PRDT */
-    uint8_t *bounce;
+    struct bounce_buffer bounce;            /* for buffers the HBA cannot reach */
     struct ata_identity id;
 };
 
@@ -163,34 +163,23 @@ static bool reachable(const struct ahci_disk *a, uint64_t addr, uint64_t bytes)
     return a->s64a || (addr < (1ull << 32) && bytes <= (1ull << 32) - addr);
 }
 
+/* One READ/WRITE DMA (EXT) of count sectors; dma_buf must be reachable by the HBA. */
+static int rw_command(void *driver, uint64_t lba, uint32_t count, uint8_t *dma_buf, bool write)
+{
+    struct ahci_disk *a = driver;
+    struct ata_taskfile tf;
+    if (!ata_build_rw(&tf, lba, count, write, true, a->id.lba48))
+        return BLKDEV_EIO;
+    return run_command(a, &tf, (uint64_t)(uintptr_t)dma_buf, (uint64_t)count * a->dev.sector_size, write,
+                       TIMEOUT_CMD_MS);
+}
+
 static int transfer(struct blkdev *d, uint64_t lba, uint32_t count, uint8_t *buf, bool write)
 {
     struct ahci_disk *a = d->driver;
-    struct ata_taskfile tf;
-    uint64_t bytes = (uint64_t)count * d->sector_size;
-    if (reachable(a, (uint64_t)(uintptr_t)buf, bytes)) {
-        if (!ata_build_rw(&tf, lba, count, write, true, a->id.lba48))
-            return BLKDEV_EIO;
-        return run_command(a, &tf, (uint64_t)(uintptr_t)buf, bytes, write, TIMEOUT_CMD_MS);
-    }
-    uint32_t per = BOUNCE_PAGES * 4096u / d->sector_size;
-    while (count) {
-        uint32_t n = count < per ? count : per;
-        uint64_t nbytes = (uint64_t)n * d->sector_size;
-        if (write)
-            memcpy(a->bounce, buf, nbytes);
-        if (!ata_build_rw(&tf, lba, n, write, true, a->id.lba48))
-            return BLKDEV_EIO;
-        int err = run_command(a, &tf, (uint64_t)(uintptr_t)a->bounce, nbytes, write, TIMEOUT_CMD_MS);
-        if (err)
-            return err;
-        if (!write)
-            memcpy(buf, a->bounce, nbytes);
-        lba += n;
-        count -= n;
-        buf += nbytes;
-    }
-    return BLKDEV_OK;
+    if (reachable(a, (uint64_t)(uintptr_t)buf, (uint64_t)count * d->sector_size))
+        return rw_command(a, lba, count, buf, write);
+    return bounce_transfer(&a->bounce, d->sector_size, lba, count, buf, write, rw_command, a);
 }
 
 static int ahci_read(struct blkdev *d, uint64_t lba, uint32_t count, void *buf)
@@ -267,13 +256,13 @@ static int identify(struct ahci_disk *a, char *why, size_t why_len)
 {
     struct ata_taskfile tf;
     ata_build_identify(&tf);
-    memset(a->bounce, 0, 512);
-    if (run_command(a, &tf, (uint64_t)(uintptr_t)a->bounce, 512, false, TIMEOUT_CMD_MS)) {
+    memset(a->bounce.data, 0, 512);
+    if (run_command(a, &tf, (uint64_t)(uintptr_t)a->bounce.data, 512, false, TIMEOUT_CMD_MS)) {
         fmt_snprintf(why, why_len, "port %u: IDENTIFY failed", a->port);
         return BLKDEV_ENOTREADY;
     }
     uint16_t words[256];
-    memcpy(words, a->bounce, sizeof(words));
+    memcpy(words, a->bounce.data, sizeof(words));
     char r[64];
     if (!ata_parse_identify(words, &a->id, r, sizeof(r))) {
         fmt_snprintf(why, why_len, "port %u: %s", a->port, r);
@@ -298,8 +287,8 @@ int ahci_open(const struct pci_storage *c, unsigned position, uint64_t mmio_limi
     if (!allocated) {
         uint8_t *page = page_alloc(1);
         disk.cmd_table = page_alloc(1);
-        disk.bounce = page_alloc(BOUNCE_PAGES);
-        if (!page || !disk.cmd_table || !disk.bounce) {
+        bool bounce = bounce_buffer_alloc(&disk.bounce);
+        if (!page || !disk.cmd_table || !bounce) {
             fmt_snprintf(why, why_len, "out of memory");
             return BLKDEV_ENOTREADY;
         }
@@ -316,7 +305,7 @@ int ahci_open(const struct pci_storage *c, unsigned position, uint64_t mmio_limi
     disk.s64a = cap & AHCI_CAP_S64A;
     disk.sclo = cap & AHCI_CAP_SCLO;
     if (!disk.s64a && (!below4g(disk.cmd_list, 4096) || !below4g(disk.cmd_table, 4096) ||
-                       !below4g(disk.bounce, BOUNCE_PAGES * 4096ull))) {
+                       !below4g(disk.bounce.data, disk.bounce.size))) {
         fmt_snprintf(why, why_len, "32-bit-only HBA but driver memory lies above 4 GiB");
         return BLKDEV_ENOTREADY;
     }

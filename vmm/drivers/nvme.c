@@ -1,5 +1,6 @@
 /* NVMe command construction and data-structure parsing (see nvme.h). */
 #include "drivers/nvme.h"
+#include "lib/le.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -98,9 +99,6 @@ static void id_string(const uint8_t *src, unsigned n, char *out)
         out[--n] = 0;
 }
 
-static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
-
 void nvme_parse_id_ctrl(const uint8_t *data, uint32_t min_page_size, struct nvme_ctrl_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -110,14 +108,14 @@ void nvme_parse_id_ctrl(const uint8_t *data, uint32_t min_page_size, struct nvme
     /* 2^MDTS pages; anything at or beyond 4 GiB is as good as unlimited for us. */
     if (mdts && (uint64_t)min_page_size << mdts < (1ull << 32))
         out->max_transfer_bytes = (uint32_t)((uint64_t)min_page_size << mdts);
-    out->namespaces = le32(data + 516);
+    out->namespaces = read_le32(data + 516);
     out->volatile_cache = data[525] & 1;
 }
 
 bool nvme_parse_id_ns(const uint8_t *data, struct nvme_ns_info *out, char *why, size_t why_len)
 {
     memset(out, 0, sizeof(*out));
-    out->blocks = le64(data);
+    out->blocks = read_le64(data);
     if (out->blocks == 0) {
         fmt_snprintf(why, why_len, "namespace inactive (size 0)");
         return false;
@@ -127,7 +125,7 @@ bool nvme_parse_id_ns(const uint8_t *data, struct nvme_ns_info *out, char *why, 
         fmt_snprintf(why, why_len, "LBA format %u beyond the %u listed", fmt, nlbaf + 1);
         return false;
     }
-    uint32_t lbaf = le32(data + 128 + 4 * fmt);
+    uint32_t lbaf = read_le32(data + 128 + 4 * fmt);
     uint32_t metadata = lbaf & 0xFFFF, lbads = (lbaf >> 16) & 0xFF;
     if (metadata) {
         fmt_snprintf(why, why_len, "LBA format with %u bytes of metadata", metadata);

@@ -2,6 +2,7 @@
  * I/O queue pair of our own, polled (no interrupts). A failed command returns BLKDEV_EIO; a
  * command that times out resets the controller (which aborts it, so it cannot write into the
  * caller's buffer later) and rebuilds the queues. */
+#include "drivers/bounce.h"
 #include "drivers/clock.h"
 #include "drivers/disk_driver.h"
 #include "drivers/hwio.h"
@@ -11,7 +12,6 @@
 #include "mem/page_alloc.h"
 
 #define QUEUE_ENTRIES  64       /* 64 x 64-byte SQ entries = one page */
-#define BOUNCE_PAGES   32
 #define TIMEOUT_CMD_MS 10000
 #define PRP_LIST_MAX   (NVME_PAGE_SIZE / 8)
 #define MAX_BYTES      (PRP_LIST_MAX * NVME_PAGE_SIZE)   /* what one PRP list page can describe */
@@ -32,7 +32,7 @@ struct nvme_disk {
     uint16_t next_cid;
     uint8_t *identify_buf;
     uint64_t *prp_list;
-    uint8_t *bounce;
+    struct bounce_buffer bounce;    /* for buffers PRPs cannot describe */
     struct nvme_ctrl_info ctrl;
 };
 
@@ -168,12 +168,15 @@ static int io_failed(struct nvme_disk *n, int st, const char *what)
     return BLKDEV_EIO;
 }
 
-static int rw_direct(struct nvme_disk *n, uint64_t lba, uint32_t count, uint64_t addr, bool write)
+/* One READ/WRITE of count blocks; dma_buf must be dword aligned (PRP entries are). */
+static int rw_command(void *driver, uint64_t lba, uint32_t count, uint8_t *dma_buf, bool write)
 {
+    struct nvme_disk *n = driver;
     struct nvme_sqe c;
     uint64_t bytes = (uint64_t)count * n->dev.sector_size;
     if (!nvme_cmd_rw(&c, write, n->nsid, lba, count) ||
-        nvme_build_prps(addr, bytes, n->prp_list, (uint64_t)(uintptr_t)n->prp_list, PRP_LIST_MAX, &c.prp1, &c.prp2) < 0)
+        nvme_build_prps((uint64_t)(uintptr_t)dma_buf, bytes, n->prp_list, (uint64_t)(uintptr_t)n->prp_list,
+                        PRP_LIST_MAX, &c.prp1, &c.prp2) < 0)
         return BLKDEV_EIO;
     int st = submit(n, &n->io, &c, TIMEOUT_CMD_MS);
     return st ? io_failed(n, st, write ? "write" : "read") : BLKDEV_OK;
@@ -182,25 +185,10 @@ static int rw_direct(struct nvme_disk *n, uint64_t lba, uint32_t count, uint64_t
 static int transfer(struct blkdev *d, uint64_t lba, uint32_t count, uint8_t *buf, bool write)
 {
     struct nvme_disk *n = d->driver;
+    /* PRP entries must be dword aligned: other buffers go through the bounce buffer. */
     if (((uintptr_t)buf & 3) == 0)
-        return rw_direct(n, lba, count, (uint64_t)(uintptr_t)buf, write);
-    /* PRP entries must be dword aligned: other buffers go through the bounce pages. */
-    uint32_t per = BOUNCE_PAGES * 4096u / d->sector_size;
-    while (count) {
-        uint32_t k = count < per ? count : per;
-        uint64_t bytes = (uint64_t)k * d->sector_size;
-        if (write)
-            memcpy(n->bounce, buf, bytes);
-        int err = rw_direct(n, lba, k, (uint64_t)(uintptr_t)n->bounce, write);
-        if (err)
-            return err;
-        if (!write)
-            memcpy(buf, n->bounce, bytes);
-        lba += k;
-        count -= k;
-        buf += bytes;
-    }
-    return BLKDEV_OK;
+        return rw_command(n, lba, count, buf, write);
+    return bounce_transfer(&n->bounce, d->sector_size, lba, count, buf, write, rw_command, n);
 }
 
 static int nvme_read(struct blkdev *d, uint64_t lba, uint32_t count, void *buf)
@@ -236,8 +224,8 @@ static bool allocate(struct nvme_disk *n)
     n->io.cq = page_alloc(1);
     n->identify_buf = page_alloc(1);
     n->prp_list = page_alloc(1);
-    n->bounce = page_alloc(BOUNCE_PAGES);
-    done = n->admin.sq && n->admin.cq && n->io.sq && n->io.cq && n->identify_buf && n->prp_list && n->bounce;
+    bool bounce = bounce_buffer_alloc(&n->bounce);
+    done = n->admin.sq && n->admin.cq && n->io.sq && n->io.cq && n->identify_buf && n->prp_list && bounce;
     return done;
 }
 

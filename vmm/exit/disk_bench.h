@@ -1,7 +1,7 @@
 /* HC_DISK_BENCH (hypercall.h): the hypervisor's own driver throughput on the calling guest's
  * minidisk, the baseline of the minidisk overhead `make bench` reports. Off unless the
- * hypervisor enabled it at boot because the configuration asked for benchmark mode: the
- * measurement stops every other guest and overwrites the caller's minidisk. */
+ * configuration set bench=yes (BOOTINFO_F_DISK_BENCH) and the hypervisor enabled it at boot:
+ * the measurement stops every other guest and overwrites the caller's minidisk. */
 #ifndef TESSERA_DISK_BENCH_H
 #define TESSERA_DISK_BENCH_H
 

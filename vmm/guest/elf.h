@@ -6,9 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "lib/elf_abi.h"
 
-#define ELF_PT_LOAD 1
-#define ELF_PT_NOTE 4
 #define ELF_MAX_LOAD_SEGMENTS 32   /* kernels have a handful; bounds the overlap check */
 
 struct elf_file {

@@ -1,14 +1,13 @@
 /* Lays a guest kernel, its modules and its boot information out in guest RAM (layout in
  * image.h). Everything is planned and checked first; RAM is written only once the whole plan
  * is known to fit, so a refused image leaves RAM untouched. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include "bootinfo.h"
 #include "guest/elf.h"
 #include "guest/image.h"
+#include "guest/image_fail.h"
 #include "guest/multiboot.h"
 #include "guest/pvh.h"
-#include "lib/log.h"
 #include "lib/mem.h"
 
 #define PAGE_SIZE       0x1000ull
@@ -47,19 +46,6 @@ struct info_area {
     uint64_t next;
     bool full;
 };
-
-static int fail(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why && why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        fmt_vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Rounds up to a page; false if that would pass the top of the address space. */
 static bool page_round_up(uint64_t v, uint64_t *out)
@@ -104,6 +90,14 @@ static uint64_t info_put(struct info_area *a, const void *src, uint64_t len, uin
     if (!a->full)
         ram_copy(a->w, at, src, len);
     return at;
+}
+
+/* Writes entry `index` of a table reserved at `table`; nothing once the area is full, since the
+ * boot information is then refused as a whole. */
+static void info_put_entry(struct info_area *a, uint64_t table, unsigned index, const void *entry, uint64_t size)
+{
+    if (!a->full)
+        ram_copy(a->w, table + index * size, entry, size);
 }
 
 static uint64_t info_put_string(struct info_area *a, const char *s)
@@ -179,7 +173,7 @@ static int plan_kernel(const struct image_blob *kernel, struct kernel_plan *plan
     if (r < 0)
         return -1;
     if (r == 0)
-        return fail(why, why_len, "no PVH note and no Multiboot header");
+        return image_fail(why, why_len, "no PVH note and no Multiboot header");
     plan->protocol = BOOT_MULTIBOOT;
     /* As GRUB does: the address fields win over the ELF headers when flag 16 is set. */
     if (mb.flags & MULTIBOOT_HF_ADDRESS) {
@@ -200,13 +194,13 @@ static int plan_kernel(const struct image_blob *kernel, struct kernel_plan *plan
         entry = load.entry;
     } else {
         if (!is_elf)
-            return fail(why, why_len, "Multiboot header without address fields (flag 16) in a "
-                                      "kernel that is not ELF");
+            return image_fail(why, why_len, "Multiboot header without address fields (flag 16) in a "
+                                            "kernel that is not ELF");
         collect_elf_segments(&elf, plan);
         entry = elf_entry_physical(plan, elf.entry);
     }
     if (entry > UINT32_MAX)
-        return fail(why, why_len, "entry point 0x%llx is above 4 GiB", (unsigned long long)entry);
+        return image_fail(why, why_len, "entry point 0x%llx is above 4 GiB", (unsigned long long)entry);
     plan->entry = (uint32_t)entry;
     return 0;
 }
@@ -217,21 +211,21 @@ static int check_kernel_placement(struct kernel_plan *plan, uint64_t ram_size, c
     bool entry_loaded = false;
 
     if (plan->count == 0)
-        return fail(why, why_len, "kernel has nothing to load");
+        return image_fail(why, why_len, "kernel has nothing to load");
     plan->end = KERNEL_BASE;
     for (unsigned i = 0; i < plan->count; i++) {
         const struct load_segment *s = &plan->seg[i];
         if (s->paddr < KERNEL_BASE || !fits(s->paddr, s->memsz, ram_size))
-            return fail(why, why_len, "kernel segment [0x%llx, +0x%llx) lies outside guest RAM "
-                                      "[0x100000, 0x%llx)", (unsigned long long)s->paddr,
-                        (unsigned long long)s->memsz, (unsigned long long)ram_size);
+            return image_fail(why, why_len, "kernel segment [0x%llx, +0x%llx) lies outside guest RAM "
+                                            "[0x100000, 0x%llx)", (unsigned long long)s->paddr,
+                              (unsigned long long)s->memsz, (unsigned long long)ram_size);
         if (s->paddr + s->memsz > plan->end)
             plan->end = s->paddr + s->memsz;
         if (plan->entry >= s->paddr && plan->entry - s->paddr < s->memsz)
             entry_loaded = true;
     }
     if (!entry_loaded)
-        return fail(why, why_len, "entry point 0x%x is not inside a loaded segment", plan->entry);
+        return image_fail(why, why_len, "entry point 0x%x is not inside a loaded segment", plan->entry);
     return 0;
 }
 
@@ -243,15 +237,15 @@ static int place_modules(struct kernel_plan *plan, uint64_t ram_size, const stru
     uint64_t next = plan->end;
 
     if (module_count > BOOTINFO_MAX_MODULES)
-        return fail(why, why_len, "too many modules (%u, at most %u)", module_count,
-                    BOOTINFO_MAX_MODULES);
+        return image_fail(why, why_len, "too many modules (%u, at most %u)", module_count,
+                          BOOTINFO_MAX_MODULES);
     for (unsigned i = 0; i < module_count; i++) {
         uint64_t at;
         if (!modules[i].data && modules[i].size)
-            return fail(why, why_len, "module %u has no data", i);
+            return image_fail(why, why_len, "module %u has no data", i);
         if (!page_round_up(next, &at) || !fits(at, modules[i].size, limit))
-            return fail(why, why_len, "module %u (%llu bytes) does not fit in guest RAM after the "
-                                      "kernel", i, (unsigned long long)modules[i].size);
+            return image_fail(why, why_len, "module %u (%llu bytes) does not fit in guest RAM after the "
+                                            "kernel", i, (unsigned long long)modules[i].size);
         plan->module_addr[i] = at;
         next = at + modules[i].size;
     }
@@ -299,8 +293,7 @@ static uint64_t build_pvh_info(struct info_area *a, const struct kernel_plan *pl
     guest_memmap(ram_size, map);
     for (unsigned i = 0; i < MEMMAP_ENTRIES; i++) {
         struct hvm_memmap_table_entry e = { .addr = map[i].addr, .size = map[i].size, .type = map[i].type };
-        if (!a->full)
-            ram_copy(a->w, si.memmap_paddr + i * sizeof e, &e, sizeof e);
+        info_put_entry(a, si.memmap_paddr, i, &e, sizeof e);
     }
     for (unsigned i = 0; i < module_count; i++) {
         struct hvm_modlist_entry m = {
@@ -308,8 +301,7 @@ static uint64_t build_pvh_info(struct info_area *a, const struct kernel_plan *pl
             .size = modules[i].size,
             .cmdline_paddr = info_put_string(a, args_of(&modules[i])),
         };
-        if (!a->full)
-            ram_copy(a->w, si.modlist_paddr + i * sizeof m, &m, sizeof m);
+        info_put_entry(a, si.modlist_paddr, i, &m, sizeof m);
     }
     if (a->full)
         return 0;
@@ -350,8 +342,7 @@ static uint64_t build_multiboot_info(struct info_area *a, const struct kernel_pl
             .len = map[i].size,
             .type = map[i].type == HVM_MEMMAP_TYPE_RAM ? MULTIBOOT_MEMORY_AVAILABLE : MULTIBOOT_MEMORY_RESERVED,
         };
-        if (!a->full)
-            ram_copy(a->w, mi.mmap_addr + i * sizeof e, &e, sizeof e);
+        info_put_entry(a, mi.mmap_addr, i, &e, sizeof e);
     }
     for (unsigned i = 0; i < module_count; i++) {
         /* place_modules() kept every module's end within 32 bits. */
@@ -360,8 +351,7 @@ static uint64_t build_multiboot_info(struct info_area *a, const struct kernel_pl
             .mod_end = (uint32_t)(plan->module_addr[i] + modules[i].size),
             .string = (uint32_t)info_put_string(a, args_of(&modules[i])),
         };
-        if (!a->full)
-            ram_copy(a->w, mi.mods_addr + i * sizeof m, &m, sizeof m);
+        info_put_entry(a, mi.mods_addr, i, &m, sizeof m);
     }
     if (a->full)
         return 0;
@@ -400,12 +390,12 @@ int guest_image_load(uint8_t *ram, uint64_t ram_size, const struct image_blob *k
     if (why && why_len)
         why[0] = 0;
     if (!ram || ram_size <= KERNEL_BASE)
-        return fail(why, why_len, "guest RAM (%llu bytes) does not reach past 1 MiB",
-                    (unsigned long long)ram_size);
+        return image_fail(why, why_len, "guest RAM (%llu bytes) does not reach past 1 MiB",
+                          (unsigned long long)ram_size);
     if (!kernel || !kernel->data || kernel->size == 0)
-        return fail(why, why_len, "kernel file is empty");
+        return image_fail(why, why_len, "kernel file is empty");
     if (module_count && !modules)
-        return fail(why, why_len, "module list is missing");
+        return image_fail(why, why_len, "module list is missing");
     if (!cmdline)
         cmdline = "";
 
@@ -417,8 +407,8 @@ int guest_image_load(uint8_t *ram, uint64_t ram_size, const struct image_blob *k
 
     struct ram_writer w = { .ram = ram, .size = ram_size, .dry_run = true };
     if (build_boot_info(&w, &plan, cmdline, modules, module_count) == 0)
-        return fail(why, why_len, "command lines do not fit in the boot information area "
-                                  "[0x1000, 0x80000)");
+        return image_fail(why, why_len, "command lines do not fit in the boot information area "
+                                        "[0x1000, 0x80000)");
 
     w.dry_run = false;
     write_kernel_and_modules(&w, &plan, modules, module_count);
