@@ -12,7 +12,6 @@
 #include "mem/gpa_bus.h"
 #include "vmx/vmcs.h"
 
-#define IO_REP_BATCH 4096
 #define PAGE_SIZE_4K 4096ull
 
 /* Exit qualification for I/O instructions (SDM table 28-5) */
