@@ -3,8 +3,8 @@
 #   tests/fuzz/fuzz_NAME.c  -> build/fuzz/fuzz_NAME    (clang, -fsanitize=fuzzer,address,undefined)
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer -Ivmm -Iboot -Itests/unit -DTESSERA_HOST_TEST -MMD -MP
-# Test scaffolding every test may use: software VMCS, console capture, RAM disk.
-TEST_SUPPORT := tests/unit/soft_vmcs.c tests/unit/host_stubs.c tests/unit/mem_blkdev.c
+# Test scaffolding every test may use: software VMCS, console capture, RAM disk, fake vector registers.
+TEST_SUPPORT := tests/unit/soft_vmcs.c tests/unit/host_stubs.c tests/unit/mem_blkdev.c tests/unit/fake_simd_regs.c
 HOST_OBJS   := $(patsubst %,$(BUILD)/host/%.o,$(HOST_SRCS) $(TEST_SUPPORT))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))

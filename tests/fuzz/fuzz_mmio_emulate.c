@@ -1,14 +1,19 @@
-/* Fuzzes MMIO emulation end to end: arbitrary paging state, segment bases, registers and guest
- * RAM contents (instruction bytes and page tables) against a small guest with one device.
- * Whatever the guest holds, emulation must not crash, touch memory outside the guest, or hand
- * a device an access outside its region. */
+/* Fuzzes MMIO emulation end to end: arbitrary paging state, segment bases, registers, RFLAGS,
+ * XCR0, exit information, data breakpoints, vector registers and guest RAM contents (instruction
+ * bytes and page tables) against a small guest with one device. Whatever the guest holds,
+ * emulation must not crash, touch memory outside the guest, hand a device an access outside its
+ * region, reach a vector register that does not exist, or change RFLAGS bits an instruction
+ * does not own; a fault leaves RIP where it was. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "emu/mmio_emulate.h"
+#include "fake_simd_regs.h"
+#include "host_stubs.h"
 #include "mem/gpa_bus.h"
 #include "soft_vmcs.h"
 #include "vmx/vmcs.h"
+#include "x86.h"
 
 #define FUZZ_RAM_SIZE 0x10000ull
 #define FUZZ_DEV_BASE 0x20000ull
@@ -16,11 +21,13 @@
 
 static struct guest guest;
 static uint8_t *ram;
+static unsigned dev_accesses;
 
 static void check_access(uint64_t offset, unsigned size)
 {
     if (size == 0 || size > 8 || offset >= FUZZ_DEV_SIZE || size > FUZZ_DEV_SIZE - offset)
         abort();
+    dev_accesses++;
 }
 
 static uint64_t dev_read(void *dev, uint64_t offset, unsigned size)
@@ -44,7 +51,13 @@ struct fuzz_header {
     uint64_t cs_base, ds_base, es_base, fs_base, gs_base, ss_base;
     uint32_t cs_ar, ss_ar;
     uint64_t gpr[16];
+    uint64_t xcr0, qualification, exit_linear, dr7, dr0;
+    uint8_t xmm[SIMD_REG_COUNT][SIMD_XMM_BYTES];
 };
+
+/* RFLAGS bits an emulated instruction may change: the arithmetic flags; RF (cleared when it
+ * completes, set when it faults or a REP pauses). */
+#define RFLAGS_EMULATION_OWNS (RFLAGS_ARITH | RFLAGS_RF)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,6 +78,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     strcpy(guest.name, "fuzz");
     if (gpa_add_mmio(&guest, FUZZ_DEV_BASE, FUZZ_DEV_SIZE, &dev_ops, NULL) != 0)
         abort();
+    memset(&fake_simd, 0, sizeof(fake_simd));
+    memcpy(fake_simd.xmm, h.xmm, sizeof(h.xmm));
+    memset(host_debug_regs, 0, sizeof(host_debug_regs));
+    host_debug_regs[0] = h.dr0;
+    dev_accesses = 0;
 
     soft_vmcs_reset();
     vmcs_write(VMCS_GUEST_CR0, h.cr0);
@@ -85,14 +103,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vmcs_write(VMCS_GUEST_SS_BASE, h.ss_base);
     vmcs_write(VMCS_GUEST_CS_AR, h.cs_ar);
     vmcs_write(VMCS_GUEST_SS_AR, h.ss_ar);
+    vmcs_write(VMCS_EXIT_QUALIFICATION, h.qualification);
+    vmcs_write(VMCS_GUEST_LINEAR_ADDR, h.exit_linear);
+    vmcs_write(VMCS_GUEST_DR7, h.dr7);
+    guest.vcpu.xcr0 = h.xcr0;
     for (unsigned r = 0; r < 16; r++)
         if (r != REG_RSP)
             guest.vcpu.gpr[r] = h.gpr[r];
+    /* Device accesses an exit can cause: REP elements (two accesses each), or one vector. */
+    const unsigned max_accesses = 2 * 4096;
 
+    uint64_t rip_before = vmcs_read(VMCS_GUEST_RIP);
+    uint64_t rflags_before = vmcs_read(VMCS_GUEST_RFLAGS);
     enum exit_result res = mmio_emulate(&guest, h.exit_gpa);
     if (res != EXIT_CONTINUE && res != EXIT_STOP)
         abort();
     if ((res == EXIT_STOP) != (guest.state == GUEST_ENDED))
+        abort();
+    if (res == EXIT_STOP && vmcs_read(VMCS_GUEST_RIP) != rip_before)
+        abort();
+    if ((vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) && vmcs_read(VMCS_GUEST_RIP) != rip_before)
+        abort();
+    if ((vmcs_read(VMCS_GUEST_RFLAGS) ^ rflags_before) & ~(uint64_t)RFLAGS_EMULATION_OWNS)
+        abort();
+    if (dev_accesses > max_accesses)
         abort();
     return 0;
 }
