@@ -24,9 +24,6 @@
 #define X86_MAX_INSN 15
 #define PAGE_SIZE 4096ull
 #define MAX_ACCESS_BYTES 32
-/* Elements of a REP string instruction done per exit; the rest run when the CPU re-executes it
- * and exits again, so one exit never holds the host for long. */
-#define REP_ELEMENTS_PER_EXIT 4096
 
 static const uint32_t segment_base_field[] = {
     [SEG_ES] = VMCS_GUEST_ES_BASE, [SEG_CS] = VMCS_GUEST_CS_BASE, [SEG_SS] = VMCS_GUEST_SS_BASE,
@@ -485,7 +482,7 @@ static enum exit_result emulate_string(struct guest *g, enum cpu_mode m, const s
     uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
     uint64_t step = (rflags & RFLAGS_DF) ? (uint64_t)0 - size : size;
     uint64_t remaining = insn->rep ? (vcpu_gpr_read(v, REG_RCX) & mask) : 1;
-    unsigned per_exit = vcpu_single_step_mode(rflags) ? 1 : REP_ELEMENTS_PER_EXIT;
+    unsigned per_exit = vcpu_single_step_mode(rflags) ? 1 : MMIO_REP_ELEMENTS_PER_EXIT;
     unsigned src_seg = insn->seg == SEG_NONE ? SEG_DS : insn->seg;
     uint64_t dst_base = segment_base(m, SEG_ES);   /* the destination segment is always ES */
     uint64_t src_base = segment_base(m, src_seg);
