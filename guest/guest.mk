@@ -5,10 +5,16 @@
 #   build/guest/suite-mb.elf     the same suite booted through Multiboot v1
 #   build/guest/triplefault.elf  empty IDT, then int3: triple fault
 #   build/guest/spin.elf         prints, then spins forever with interrupts off
+#   build/guest/lostevent.elf    IDT on the empty bus, then exceptions: an event delivered into non-RAM
 #   build/guest/bench.elf        CPUID-exit benchmark (cmdline iterations=N)
 #   build/guest/diskfill.elf     writes and verifies a pattern across its whole virtio-blk minidisk
 #   build/guest/diskbench.elf    minidisk throughput next to the driver's own (make bench)
 #   build/guest/corrupt.elf      suite.elf cut to 3000 bytes: an image Tessera must refuse
+#   build/guest/statecheck.elf   architectural reset state, then its own pattern in every register it
+#                                can reach, kept across yields and preemption (the isolation scenario)
+#   build/guest/flood.elf        floods its virtio-blk queue with maximal requests until a deadline
+#   build/guest/share.elf        measures its own share of the CPU against the fair share 1/N
+#   build/guest/exitstorm.elf    VM exits in a loop (CPUID, UART LSR), measuring its share the same way
 # And one host tool for the ten-guest scenario:
 #   build/tests/integration/diskimage_check  compares disk images before/after a diskfill run
 GUEST_OUT     := $(BUILD)/guest
@@ -24,8 +30,10 @@ GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/%.o,$(GUEST_LIB_SRCS))
 GUEST_PVH_OBJ  := $(BUILD)/guest/lib/entry_pvh.S.o
 GUEST_MB_OBJ   := $(BUILD)/guest/lib/entry_mb.S.o
 GUEST_SUITE_OBJS := $(patsubst %,$(BUILD)/%.o,$(sort $(wildcard guest/suite/*.c)))
+GUEST_STATECHECK_OBJS := $(patsubst %,$(BUILD)/%.o,$(sort $(wildcard guest/statecheck/*.c)))
 
-GUEST_ELFS := $(addprefix $(GUEST_OUT)/,suite.elf suite-mb.elf triplefault.elf spin.elf bench.elf diskfill.elf diskbench.elf corrupt.elf)
+GUEST_ELFS := $(addprefix $(GUEST_OUT)/,suite.elf suite-mb.elf triplefault.elf spin.elf lostevent.elf bench.elf \
+                diskfill.elf diskbench.elf corrupt.elf statecheck.elf flood.elf share.elf exitstorm.elf)
 DISKIMAGE_CHECK := $(BUILD)/tests/integration/diskimage_check
 
 .PHONY: guests
@@ -57,6 +65,21 @@ $(GUEST_OUT)/triplefault.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/faults/triplefault
 	$(call guest_link,$@,$(filter %.o,$^))
 
 $(GUEST_OUT)/spin.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/faults/spin.c.o $(GUEST_LIB_OBJS) guest/guest.ld
+	$(call guest_link,$@,$(filter %.o,$^))
+
+$(GUEST_OUT)/lostevent.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/faults/lostevent.c.o $(GUEST_LIB_OBJS) guest/guest.ld
+	$(call guest_link,$@,$(filter %.o,$^))
+
+$(GUEST_OUT)/statecheck.elf: $(GUEST_PVH_OBJ) $(GUEST_STATECHECK_OBJS) $(GUEST_LIB_OBJS) guest/guest.ld
+	$(call guest_link,$@,$(filter %.o,$^))
+
+$(GUEST_OUT)/flood.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/flood/flood.c.o $(GUEST_LIB_OBJS) guest/guest.ld
+	$(call guest_link,$@,$(filter %.o,$^))
+
+$(GUEST_OUT)/share.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/share/share.c.o $(GUEST_LIB_OBJS) guest/guest.ld
+	$(call guest_link,$@,$(filter %.o,$^))
+
+$(GUEST_OUT)/exitstorm.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/exitstorm/exitstorm.c.o $(GUEST_LIB_OBJS) guest/guest.ld
 	$(call guest_link,$@,$(filter %.o,$^))
 
 $(GUEST_OUT)/bench.elf: $(GUEST_PVH_OBJ) $(BUILD)/guest/bench/bench.c.o $(GUEST_LIB_OBJS) guest/guest.ld

@@ -24,6 +24,8 @@ extern const uint64_t exception_stubs[IDT_VECTORS];   /* vectors.S */
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 volatile uint64_t fault_recovery_rip;
 volatile struct fault_info fault_last = { .vector = FAULT_NONE };
+volatile struct debug_log debug_log;
+static volatile bool debug_resuming;
 
 void fault_init(void)
 {
@@ -54,14 +56,46 @@ const char *fault_name(int vector)
     return "reserved vector";
 }
 
+void debug_resume_begin(void)
+{
+    debug_log.count = 0;
+    write_dr6(DR6_INIT);
+    debug_resuming = true;
+}
+
+void debug_resume_end(void)
+{
+    debug_resuming = false;
+}
+
+/* What a debugger's #DB handler does (see fault.h); DR6 must be cleared by software (SDM Vol. 3B
+ * 17.2.3: the processor never clears its bits). */
+static void resume_debug_event(struct fault_frame *frame)
+{
+    unsigned n = debug_log.count;
+    if (n < DEBUG_LOG_MAX) {
+        debug_log.event[n].rip = frame->rip;
+        debug_log.event[n].dr6 = read_dr6();
+        debug_log.event[n].rflags = frame->rflags;
+    }
+    debug_log.count = n + 1;
+    write_dr6(DR6_INIT);
+    frame->rflags = (frame->rflags | RFLAGS_RF) & ~RFLAGS_TF;
+}
+
 void fault_dispatch(struct fault_frame *frame)
 {
+    if (frame->vector == VEC_DB && debug_resuming) {
+        resume_debug_event(frame);
+        return;
+    }
     uint64_t resume = fault_recovery_rip;
     if (resume != 0) {
         fault_recovery_rip = 0;
         fault_last.vector = (int)frame->vector;
         fault_last.error_code = frame->error_code;
         fault_last.rip = frame->rip;
+        fault_last.rflags = frame->rflags;
         frame->rip = resume;
         return;
     }

@@ -343,6 +343,12 @@ int virtio_blk_probe(struct virtio_blk *vb, const struct boot_info *boot, bool f
     return virtio_blk_init(vb);
 }
 
+void virtio_blk_notify(struct virtio_blk *vb)
+{
+    asm volatile("mfence" ::: "memory");   /* the ring updates reach memory before the doorbell */
+    asm volatile("movw %0, (%1)" :: "r"((uint16_t)0), "r"(vb->notify) : "memory");
+}
+
 /* Makes `head` available, notifies queue 0 and polls for its used entry. */
 static struct vblk_completion submit(struct virtio_blk *vb, uint16_t head)
 {
@@ -353,8 +359,7 @@ static struct vblk_completion submit(struct virtio_blk *vb, uint16_t head)
     barrier();                    /* x86 keeps stores in order; the compiler must too */
     vb->avail_idx++;
     avail->idx = vb->avail_idx;
-    asm volatile("mfence" ::: "memory");
-    asm volatile("movw %0, (%1)" :: "r"((uint16_t)0), "r"(vb->notify) : "memory");
+    virtio_blk_notify(vb);
 
     for (unsigned spin = 0; spin < POLL_SPINS; spin++) {
         if (used->idx != vb->last_used) {
@@ -393,6 +398,36 @@ struct vblk_completion virtio_blk_submit_raw(struct virtio_blk *vb, const struct
         table[i].next = descriptors[i].next;
     }
     return submit(vb, head);
+}
+
+void virtio_blk_place_descriptors(struct virtio_blk *vb, const struct virtq_desc *descriptors, unsigned count)
+{
+    volatile struct virtq_desc *table = vb->desc;
+    vb->ready = false;
+    for (unsigned i = 0; i < count && i < vb->queue_size; i++) {
+        table[i].addr = descriptors[i].addr;
+        table[i].len = descriptors[i].len;
+        table[i].flags = descriptors[i].flags;
+        table[i].next = descriptors[i].next;
+    }
+}
+
+void virtio_blk_make_available(struct virtio_blk *vb, const uint16_t *heads, unsigned nheads, unsigned count)
+{
+    volatile struct virtq_avail *avail = &vb->avail;
+    vb->ready = false;
+    if (nheads == 0)
+        return;
+    for (unsigned i = 0; i < count; i++)
+        avail->ring[(uint16_t)(vb->avail_idx + i) % vb->queue_size] = heads[i % nheads];
+    barrier();                    /* entries before the index that publishes them */
+    vb->avail_idx = (uint16_t)(vb->avail_idx + count);
+    avail->idx = vb->avail_idx;
+}
+
+uint16_t virtio_blk_used_idx(const struct virtio_blk *vb)
+{
+    return ((const volatile struct virtq_used *)&vb->used)->idx;
 }
 
 int virtio_blk_request(struct virtio_blk *vb, uint32_t type, uint64_t sector, void *buf, uint32_t len)

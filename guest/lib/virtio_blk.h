@@ -153,6 +153,16 @@ int virtio_blk_get_id(struct virtio_blk *vb, char id[VIRTIO_BLK_ID_BYTES]);
 struct vblk_completion virtio_blk_submit_raw(struct virtio_blk *vb, const struct virtq_desc *descriptors,
                                              unsigned count, uint16_t head);
 
+/* Batches, for guests that drive the ring themselves (the flood guest): descriptors placed
+ * verbatim (count <= queue_size), `count` available-ring entries naming heads[i % nheads]
+ * published with one index update, a notify, and the device's used index. Nothing is
+ * waited for; vb->ready becomes false, since the rings no longer follow the one-request
+ * discipline of the functions above (virtio_blk_init starts over). */
+void virtio_blk_place_descriptors(struct virtio_blk *vb, const struct virtq_desc *descriptors, unsigned count);
+void virtio_blk_make_available(struct virtio_blk *vb, const uint16_t *heads, unsigned nheads, unsigned count);
+void virtio_blk_notify(struct virtio_blk *vb);
+uint16_t virtio_blk_used_idx(const struct virtio_blk *vb);
+
 /* "IOERR", "NEEDS_RESET", "timeout", ... for diagnostics. */
 const char *virtio_blk_result_name(int result);
 

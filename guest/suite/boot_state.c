@@ -13,7 +13,7 @@ void suite_boot_state(const struct suite_env *env)
     for (unsigned i = 0; i < b->ram_count; i++)
         console_printf("# ram: [0x%lx, 0x%lx)\n", b->ram[i].start, b->ram[i].end);
 
-    uint64_t efer = rdmsr(MSR_EFER);
+    uint64_t efer = rdmsr(MSR_IA32_EFER);
     if (!tap_check((efer & (EFER_LME | EFER_LMA)) == (EFER_LME | EFER_LMA), "long mode: EFER.LME and EFER.LMA read 1"))
         tap_diag("EFER=0x%lx", efer);
     uint64_t cr4 = read_cr4();

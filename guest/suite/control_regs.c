@@ -16,7 +16,7 @@ void suite_control_regs(const struct suite_env *env)
     uint64_t after = read_cr4();
     if (vector == FAULT_NONE)
         write_cr4_checked(cr4);            /* do not stay with VMXE set */
-    if (!tap_check(vector == VECTOR_GP && !(after & CR4_VMXE), "cr4: setting VMXE raises #GP and leaves it clear"))
+    if (!tap_check(vector == VEC_GP && !(after & CR4_VMXE), "cr4: setting VMXE raises #GP and leaves it clear"))
         tap_diag("got %s (vector %d), CR4 after=0x%lx", fault_name(vector), vector, after);
 
     uint64_t cr0 = read_cr0();

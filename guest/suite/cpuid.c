@@ -6,7 +6,6 @@
 
 #define CPUID1_ECX_VMX        (1u << 5)
 #define CPUID1_ECX_SMX        (1u << 6)
-#define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define REPEATS 64
 
 static bool same(struct cpuid_regs a, struct cpuid_regs b)

@@ -14,7 +14,7 @@
 
 static void expect_ud(int vector, const char *name)
 {
-    if (!tap_check(vector == VECTOR_UD, "vmx: %s raises #UD", name))
+    if (!tap_check(vector == VEC_UD, "vmx: %s raises #UD", name))
         tap_diag("got %s", fault_name(vector));
 }
 

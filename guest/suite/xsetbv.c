@@ -5,24 +5,12 @@
 #include "suite.h"
 #include "tap.h"
 
-#define CPUID1_ECX_XSAVE (1u << 26)
-#define XCR0_X87 (1ull << 0)
-#define XCR0_SSE (1ull << 1)
-#define XCR0_AVX (1ull << 2)
-
-static uint64_t xgetbv0(void)
-{
-    uint32_t lo, hi;
-    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return (uint64_t)hi << 32 | lo;
-}
-
 static void expect_gp(const char *what, uint32_t xcr, uint64_t value, uint64_t restore)
 {
     int vector = xsetbv_checked(xcr, value);
     if (vector == FAULT_NONE)
         xsetbv_checked(0, restore);
-    if (!tap_check(vector == VECTOR_GP, "xsetbv: %s raises #GP", what))
+    if (!tap_check(vector == VEC_GP, "xsetbv: %s raises #GP", what))
         tap_diag("XCR%u <- 0x%lx gave %s", xcr, value, fault_name(vector));
 }
 
@@ -40,10 +28,10 @@ void suite_xsetbv(const struct suite_env *env)
     }
     uint64_t cr4 = read_cr4();
     write_cr4(cr4 | CR4_OSXSAVE);
-    uint64_t original = xgetbv0();
+    uint64_t original = xgetbv(0);
 
     int vector = xsetbv_checked(0, XCR0_X87 | XCR0_SSE);
-    uint64_t read_back = xgetbv0();
+    uint64_t read_back = xgetbv(0);
     if (!tap_check(vector == FAULT_NONE && read_back == (XCR0_X87 | XCR0_SSE), "xsetbv: %s", names[0]))
         tap_diag("%s, XGETBV read 0x%lx", fault_name(vector), read_back);
 

@@ -85,6 +85,8 @@ boot_once() {
         elif grep -q 'tessera: powering off' <<<"$text"; then
             [[ -n $power_off_ms ]] || power_off_ms=$(now_ms)
             (($(now_ms) - power_off_ms > 20000)) && cut_short="still running 20 s after 'tessera: powering off'"
+        elif grep -Eq '^tessera: (halted$|PANIC: .*halting$)' <<<"$text"; then
+            cut_short="the hypervisor halted after a PANIC"
         fi
         if [[ -n $cut_short ]]; then
             kill -TERM "$bochs_run_pid" 2>/dev/null || true
