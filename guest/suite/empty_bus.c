@@ -17,7 +17,7 @@ static void expect_value(const char *what, uint64_t got, uint64_t want)
         tap_diag("got 0x%lx, want 0x%lx", got, want);
 }
 
-static uint64_t load64(uint64_t addr)
+uint64_t bus_load64(uint64_t addr)
 {
     uint64_t v;
     asm volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
@@ -69,25 +69,25 @@ static void check_stores(uint64_t bus)
 {
     uint64_t zero = 0;
     asm volatile("movb %%al, (%1)" :: "a"(zero), "S"(bus) : "memory");
-    expect_value("mov [mem], al is dropped", load64(bus), ONES);
+    expect_value("mov [mem], al is dropped", bus_load64(bus), ONES);
     asm volatile("movw %%ax, (%1)" :: "a"(zero), "S"(bus) : "memory");
-    expect_value("mov [mem], ax is dropped", load64(bus), ONES);
+    expect_value("mov [mem], ax is dropped", bus_load64(bus), ONES);
     asm volatile("movl %%eax, (%1)" :: "a"(zero), "S"(bus) : "memory");
-    expect_value("mov [mem], eax is dropped", load64(bus), ONES);
+    expect_value("mov [mem], eax is dropped", bus_load64(bus), ONES);
     asm volatile("movq %%rax, (%1)" :: "a"(zero), "S"(bus) : "memory");
-    expect_value("mov [mem], rax is dropped", load64(bus), ONES);
+    expect_value("mov [mem], rax is dropped", bus_load64(bus), ONES);
     asm volatile("movb %%ah, (%1)" :: "a"(zero), "S"(bus + 1) : "memory");
-    expect_value("mov [mem], ah is dropped", load64(bus), ONES);
+    expect_value("mov [mem], ah is dropped", bus_load64(bus), ONES);
     asm volatile("movq %%rax, %%r10\n\tmovb %%r10b, (%1)" :: "a"(zero), "S"(bus + 2) : "r10", "memory");
-    expect_value("mov [mem], r10b (REX) is dropped", load64(bus), ONES);
+    expect_value("mov [mem], r10b (REX) is dropped", bus_load64(bus), ONES);
     asm volatile("movb $0x12, (%0)" :: "S"(bus) : "memory");
-    expect_value("mov byte [mem], imm8 is dropped", load64(bus), ONES);
+    expect_value("mov byte [mem], imm8 is dropped", bus_load64(bus), ONES);
     asm volatile("movw $0x1234, (%0)" :: "S"(bus) : "memory");
-    expect_value("mov word [mem], imm16 is dropped", load64(bus), ONES);
+    expect_value("mov word [mem], imm16 is dropped", bus_load64(bus), ONES);
     asm volatile("movl $0x12345678, (%0)" :: "S"(bus) : "memory");
-    expect_value("mov dword [mem], imm32 is dropped", load64(bus), ONES);
+    expect_value("mov dword [mem], imm32 is dropped", bus_load64(bus), ONES);
     asm volatile("movq $-2, (%0)" :: "S"(bus) : "memory");
-    expect_value("mov qword [mem], imm32 sign-extended is dropped", load64(bus), ONES);
+    expect_value("mov qword [mem], imm32 sign-extended is dropped", bus_load64(bus), ONES);
 }
 
 static void check_moffs(uint64_t bus)
@@ -106,9 +106,9 @@ static void check_moffs(uint64_t bus)
     asm volatile("movabs " EMPTY_BUS_MOFFS_STR ", %%rax" : "+a"(v) :: "memory");
     expect_value("movabs rax, [moffs64] reads all ones", v, ONES);
     asm volatile("movabs %%al, " EMPTY_BUS_MOFFS_STR :: "a"(0) : "memory");
-    expect_value("movabs [moffs64], al is dropped", load64(bus), ONES);
+    expect_value("movabs [moffs64], al is dropped", bus_load64(bus), ONES);
     asm volatile("movabs %%rax, " EMPTY_BUS_MOFFS_STR :: "a"(0) : "memory");
-    expect_value("movabs [moffs64], rax is dropped", load64(bus), ONES);
+    expect_value("movabs [moffs64], rax is dropped", bus_load64(bus), ONES);
 }
 
 static void expect_string(const char *what, bool memory_ok, uint64_t rdi, uint64_t want_rdi,
@@ -119,10 +119,10 @@ static void expect_string(const char *what, bool memory_ok, uint64_t rdi, uint64
                  memory_ok ? "as expected" : "WRONG", rdi, want_rdi, rsi, want_rsi, rcx, want_rcx);
 }
 
-static bool bus_all_ones(uint64_t from, unsigned bytes)
+bool bus_all_ones(uint64_t from, unsigned bytes)
 {
     for (unsigned off = 0; off < bytes; off += 8) {
-        if (load64(from + off) != ONES)
+        if (bus_load64(from + off) != ONES)
             return false;
     }
     return true;

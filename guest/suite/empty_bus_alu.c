@@ -144,22 +144,6 @@ static const struct op_form forms[] = {
 
 static uint8_t ram_area[AREA] __attribute__((aligned(64)));
 
-static uint64_t load64(uint64_t addr)
-{
-    uint64_t v;
-    asm volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-    return v;
-}
-
-static bool bus_area_all_ones(uint64_t area)
-{
-    for (unsigned off = 0; off < AREA; off += 8) {
-        if (load64(area + off) != UINT64_MAX)
-            return false;
-    }
-    return true;
-}
-
 static uint64_t ram_word_at_operand(void)
 {
     uint64_t v = 0;
@@ -184,7 +168,7 @@ static bool compare_width(const struct op_form *f, unsigned w, uint64_t bus_area
     f->fn[w]((uint64_t)(uintptr_t)(ram_area + OPERAND_AT), &res->ref);
     f->fn[w](bus_area + OPERAND_AT, &res->got);
     res->ram_after = ram_word_at_operand();
-    res->bus_ones = bus_area_all_ones(bus_area);
+    res->bus_ones = bus_all_ones(bus_area, AREA);
     const struct op_regs *ref = &res->ref, *got = &res->got;
     uint64_t m = f->defined_flags;
     return ref->vector == FAULT_NONE && got->vector == FAULT_NONE && got->next_ran && ref->next_ran &&

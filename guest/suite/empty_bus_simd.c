@@ -7,6 +7,7 @@
  * after a store. The group sets CR4.OSFXSR (and OSXSAVE, XCR0 = x87|SSE|AVX where AVX exists)
  * and restores both. */
 #include <stdbool.h>
+#include "x86.h"
 #include "cpu.h"
 #include "fault.h"
 #include "suite.h"
@@ -105,22 +106,6 @@ static const struct vec_form forms[] = {
 static uint8_t ram_area[AREA] __attribute__((aligned(64)));
 static struct vec_regs ref, got;
 
-static uint64_t load64(uint64_t addr)
-{
-    uint64_t v;
-    asm volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
-    return v;
-}
-
-static bool bus_area_all_ones(uint64_t area)
-{
-    for (unsigned off = 0; off < AREA; off += 8) {
-        if (load64(area + off) != UINT64_MAX)
-            return false;
-    }
-    return true;
-}
-
 static bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -151,7 +136,7 @@ static void run_form(const struct vec_form *f, bool avx, uint64_t bus_area)
     ref.flags = got.flags = FLAGS_IN;
     fn((uint64_t)(uintptr_t)(ram_area + OPERAND_AT), &ref);
     fn(bus_area + OPERAND_AT, &got);
-    bool bus_ones = bus_area_all_ones(bus_area);
+    bool bus_ones = bus_all_ones(bus_area, AREA);
     bool stored_on_ram = f->store_bytes == 0 || same_bytes(ram_area + OPERAND_AT, ref.in, f->store_bytes);
     bool ok = ref.vector == FAULT_NONE && got.vector == FAULT_NONE && ref.next_ran && got.next_ran &&
               same_bytes(ref.out, got.out, observed) && (ref.flags & RFLAGS_ARITH) == (got.flags & RFLAGS_ARITH) &&

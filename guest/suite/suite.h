@@ -13,6 +13,10 @@ struct suite_env {
     uint64_t empty_bus;          /* a guest-physical address above RAM, mapped by our tables */
 };
 
+/* Plain 64-bit loads for looking at the empty bus (empty_bus.c): every byte reads all ones. */
+uint64_t bus_load64(uint64_t addr);
+bool bus_all_ones(uint64_t from, unsigned bytes);
+
 void suite_boot_state(const struct suite_env *env);    /* boot_state.c: long mode, memory map */
 void suite_cpuid(const struct suite_env *env);         /* cpuid.c */
 void suite_topology(const struct suite_env *env);      /* topology.c: CPUID leaves 1, 0xB, 0x1F */

@@ -2,6 +2,7 @@
  * MOV to CR0/CR3/CR4/CR8 checks and #GP injection, long-mode activation and deactivation, PAE
  * PDPTE loading, CLTS and LMSW. */
 #include <stdarg.h>
+#include "x86.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -10,22 +11,6 @@
 #include "exit/handlers.h"
 #include "test_guest_helpers.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE     (1ull << 5)
-#define CR4_VMXE    (1ull << 13)
-#define CR4_SMXE    (1ull << 14)
-#define CR4_PCIDE   (1ull << 17)
-#define CR4_OSXSAVE (1ull << 18)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
 
 /* A Skylake-like VMX: CR0 needs PE, NE, PG (lifted by unrestricted guest); CR4 needs VMXE. */
 #define FIXED0_CR0 0x80000021ull

@@ -1,6 +1,7 @@
 /* Tests for the guest page-table walker: page tables built in a malloc'd guest RAM for each
  * paging mode, translations, #PF error codes, A/D updates, cross-page reads, #PF injection. */
 #include <stdarg.h>
+#include "x86.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -13,17 +14,6 @@
 
 #define RAM_SIZE (16ull << 20)
 
-#define CR0_PE (1ull << 0)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
 
 #define P  1ull
 #define RW 2ull

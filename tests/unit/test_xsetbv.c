@@ -2,6 +2,7 @@
  * invalid XCR0 combination, acceptance of valid values (against the CPUID policy of the CPU
  * running the tests). */
 #include <stdarg.h>
+#include "x86.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -10,7 +11,6 @@
 #include "exit/handlers.h"
 #include "test_guest_helpers.h"
 
-#define CR4_OSXSAVE (1ull << 18)
 
 static struct guest *g;
 static uint64_t supported;

@@ -10,7 +10,6 @@
 
 #define EFER_ALLOWED  ((1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11))
 #define RFLAGS_RESERVED (~0x3fffffull | (1ull << 15) | (1ull << 5) | (1ull << 3))
-#define DEBUGCTL_BTF  (1ull << 1)
 #define DEBUGCTL_RESERVED (~0xffffull | 0x3cull)
 #define PENDING_DBG_BS (1ull << 14)
 #define PENDING_DBG_RESERVED (~0x1ffffull | 0xff0ull | (1ull << 13) | (1ull << 15))
