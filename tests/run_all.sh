@@ -10,8 +10,9 @@
 # harness counts once (a crash, leak or timeout is a failure); each integration check line
 # ("ok - ..."/"not ok - ...") counts once.
 # Environment: BUILD (default build), FUZZ_SMOKE_SECONDS (default 15), UNIT_TIMEOUT (default
-# 300 s per binary), SCENARIO_TIMEOUT (default 600 s per Bochs scenario), SCENARIOS (default
-# "default faults": scripts/configs/NAME.cfg checked against tests/integration/expect/NAME.expect).
+# 300 s per binary), SCENARIO_TIMEOUT (default 600 s per Bochs scenario), SCENARIOS (default:
+# the list in scripts/scripts.mk; each NAME boots scripts/configs/NAME.cfg and is checked against
+# tests/integration/expect/NAME.expect).
 # Logs: build/test-logs/ (unit/, fuzz/, NAME.serial for the integration runs).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,7 @@ logs=$build_dir/test-logs
 fuzz_seconds=${FUZZ_SMOKE_SECONDS:-15}
 unit_timeout=${UNIT_TIMEOUT:-300}
 scenario_timeout=${SCENARIO_TIMEOUT:-600}
-read -r -a scenarios <<<"${SCENARIOS:-default faults minidisks persist diskbench}"   # scripts/scripts.mk exports the list
+read -r -a scenarios <<<"${SCENARIOS:-default faults minidisks persist diskbench isolation fairness}"   # scripts/scripts.mk exports the list
 
 parts=("$@")
 ((${#parts[@]})) || parts=(unit fuzz integration)
