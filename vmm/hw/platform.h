@@ -6,12 +6,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* COM1, 115200 8N1, polled. serial_write queues (64 KiB) and sends what the UART takes at
- * once; serial_drain sends more without waiting (the run loop calls it after exits while
- * output is queued); serial_flush waits until everything is sent (before halting or powering
- * off). Only a full queue makes serial_write wait, and then only for the bytes that do not fit. */
+/* COM1, 115200 8N1, polled. serial_write sends everything before it returns, except while
+ * queueing is on (while guests run): then it queues (64 KiB) and sends what the UART takes at
+ * once, serial_drain sends more without waiting (the run loop calls it after exits while
+ * output is queued), and only a full queue makes serial_write wait, for the bytes that do not
+ * fit. serial_flush waits until everything is sent (before halting or powering off). */
 void serial_init(void);
 void serial_write(const char *s, uint64_t len);
+void serial_set_queueing(bool on);
 void serial_drain(void);
 void serial_flush(void);
 bool serial_pending(void);

@@ -104,7 +104,6 @@ static unsigned ioapic_mask_all(uint64_t base)
 
 #define APIC_BASE_X2APIC     (1ull << 10)
 #define APIC_BASE_ENABLED    (1ull << 11)
-#define APIC_BASE_ADDR_MASK  0x000FFFFFFFFFF000ull
 #define X2APIC_MSR_BASE      0x800   /* x2APIC MSR = 0x800 + xAPIC offset / 16 */
 
 #define LAPIC_ID             0x020

@@ -33,6 +33,7 @@
 #define THRE_POLL_LIMIT 100000
 
 static bool uart_wedged;
+static bool queueing;          /* only while guests run; otherwise every write is sent at once */
 static uint8_t queue_buf[QUEUE_BYTES];
 static struct byte_ring queue;
 
@@ -90,7 +91,17 @@ void serial_write(const char *s, uint64_t len)
             queue_byte('\r');
         queue_byte((uint8_t)s[i]);
     }
-    serial_drain();
+    if (queueing)
+        serial_drain();
+    else
+        serial_flush();
+}
+
+void serial_set_queueing(bool on)
+{
+    queueing = on;
+    if (!on)
+        serial_flush();
 }
 
 bool serial_pending(void)

@@ -1,7 +1,7 @@
-/* The run loop: picks a guest, loads its VMCS and the state the VMCS does not switch (extended
+/* The run loop: picks a vCPU, loads its VMCS and the state the VMCS does not switch (extended
  * FPU/SIMD state and XCR0, DR0-DR3/DR6, SYSCALL MSRs, TSC_AUX, CR2), applies the side-channel
- * mitigations, and enters it until it yields, ends or uses up its slice. A slice is charged
- * with everything spent on the guest's behalf, root-mode time included. */
+ * mitigations, and enters it until it yields, its VM ends or it uses up its slice. A slice is
+ * charged with everything spent on the guest's behalf, root-mode time included. */
 #include "arch/cpu.h"
 #include "arch/cpu_setup.h"
 #include "x86.h"
@@ -29,9 +29,8 @@ static void hw_fxrstor(const void *area, uint64_t mask) { (void)mask; fxrstor(ar
 
 static struct xstate_cpu xstate;
 
-static void save_unswitched_state(struct guest *g)
+static void save_unswitched_state(struct vcpu *v)
 {
-    struct vcpu *v = &g->vcpu;
     v->cr2 = read_cr2();
     xstate_save_guest(&xstate, v->xsave_area);
     v->dr[0] = read_dr0();
@@ -48,9 +47,8 @@ static void save_unswitched_state(struct guest *g)
         v->tsc_aux = rdmsr(MSR_IA32_TSC_AUX);
 }
 
-static void load_unswitched_state(struct guest *g)
+static void load_unswitched_state(struct vcpu *v)
 {
-    struct vcpu *v = &g->vcpu;
     write_cr2(v->cr2);
     v->cr2_pending = false;
     xstate_load_guest(&xstate, v->xsave_area, v->xcr0);
@@ -89,39 +87,43 @@ static inline void mitigate_before_entry(void)
         verw_clear_cpu_buffers(HOST_DS_SEL);
 }
 
-static enum exit_result entry_failed(struct guest *g, int vmfail, uint32_t exit_reason)
+static enum exit_result entry_failed(struct vcpu *v, int vmfail, uint32_t exit_reason)
 {
     char why[200];
     if (vmfail == 1) {
         uint32_t err = (uint32_t)vmcs_read(VMCS_VM_INSTR_ERROR);
         if (!vmx_explain_entry_failure(&vmx_host.caps, why, sizeof(why)))
             fmt_snprintf(why, sizeof(why), "no guest-state check explains it");
-        return guest_stop(g, "VM entry failed: VM-instruction error %u (%s); %s", err, vm_instruction_error_text(err), why);
+        return vm_stop(v->vm, "VM entry failed: VM-instruction error %u (%s); %s", err, vm_instruction_error_text(err), why);
     }
     if (vmfail == 2)
-        return guest_stop(g, "VM entry failed: no current VMCS (VMfailInvalid)");
-    guest_dump_state(g, exit_reason);
+        return vm_stop(v->vm, "VM entry failed: no current VMCS (VMfailInvalid)");
+    guest_dump_state(v, exit_reason);
     if (!vmx_explain_entry_failure(&vmx_host.caps, why, sizeof(why)))
         fmt_snprintf(why, sizeof(why), "no guest-state check in Tessera explains it (qualification %llu)",
                      (unsigned long long)vmcs_read(VMCS_EXIT_QUALIFICATION));
-    return guest_stop(g, "VM entry failed: %s: %s", exit_reason_name(exit_reason & 0xFFFF), why);
+    return vm_stop(v->vm, "VM entry failed: %s: %s", exit_reason_name(exit_reason & 0xFFFF), why);
 }
 
-/* Runs g from TSC start until it yields, ends, uses up its slice or reaches its time limit.
+/* Runs v from TSC start until it yields, its VM ends, it uses up its slice or the VM reaches its
+ * time limit.
  * The VMX-preemption timer counts only guest time, so after every exit it is reloaded with
  * what is left of the slice by the TSC, root-mode time included. */
-static void run_slice(struct guest *g, uint64_t start)
+static void run_slice(struct vcpu *v, uint64_t start)
 {
-    struct vcpu *v = &g->vcpu;
     const unsigned shift = vmx_host.controls.preemption_timer_shift;
     for (;;) {
-        /* Device work an earlier exit left over: one budget per entry, in this guest's time. */
-        if (g->device_work.pending) {
-            g->device_work.run(g->device_work.ctx);
-            if (g->state == GUEST_ENDED)
-                break;
+        /* Device work an earlier exit left over, one bounded step at a time, in this guest's own
+         * slice: the slice is checked after every step, so the work delays nobody else by more
+         * than a step, and a guest polling for its request's completion is not made to wait a
+         * whole round of the other guests for each step. */
+        uint64_t left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
+        while (left && v->vm->device_work.pending) {
+            v->vm->device_work.run(v->vm->device_work.ctx);
+            left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
         }
-        uint64_t left = sched_slice_left(g, start, rdtsc(), vmx_host.slice_tsc);
+        if (v->vm->state == VM_ENDED)
+            break;
         if (!left)
             break;
         uint64_t ticks = left >> shift;
@@ -130,17 +132,17 @@ static void run_slice(struct guest *g, uint64_t start)
         mitigate_before_entry();
         int vmfail = vmx_enter(v, v->launched);
         if (vmfail) {
-            entry_failed(g, vmfail, 0);
+            entry_failed(v, vmfail, 0);
             break;
         }
         v->launched = true;
         uint32_t reason = (uint32_t)vmcs_read(VMCS_EXIT_REASON);
         if (reason & EXIT_REASON_FAILED_ENTRY) {
-            g->exits_total++;
-            entry_failed(g, 0, reason);
+            v->exits_total++;
+            entry_failed(v, 0, reason);
             break;
         }
-        enum exit_result r = exit_dispatch_inline(g, reason);
+        enum exit_result r = exit_dispatch_inline(v, reason);
         if (serial_pending()) /* console output queued by this or an earlier exit */
             serial_drain();
         if (v->cr2_pending) { /* an emulated #PF is being delivered */
@@ -150,7 +152,7 @@ static void run_slice(struct guest *g, uint64_t start)
         if (r == EXIT_STOP || r == EXIT_YIELD || r == EXIT_ADVANCE_YIELD)
             break;
     }
-    sched_account(g, rdtsc() - start, vmx_host.tsc_khz);
+    sched_account(v, rdtsc() - start, vmx_host.tsc_khz);
 }
 
 static void xstate_setup(void)
@@ -165,29 +167,31 @@ static void xstate_setup(void)
     };
 }
 
-void vmx_run_guests(struct guest *guests, unsigned count)
+void vmx_run_guests(struct vm *vms, unsigned count)
 {
-    struct guest *loaded = NULL;
+    struct vcpu *loaded = NULL;
     unsigned cursor = 0;
     xstate_setup();
-    for (struct guest *g; (g = sched_pick(guests, count, &cursor));) {
-        /* The slice starts now: switching to the guest is done on its behalf. */
+    serial_set_queueing(true); /* a guest's console line must not hold its exit for milliseconds */
+    for (struct vcpu *v; (v = sched_pick(vms, count, &cursor));) {
+        /* The slice starts now: switching to the vCPU is done on its behalf. */
         uint64_t start = rdtsc();
-        if (g != loaded) {
+        if (v != loaded) {
             if (loaded)
                 save_unswitched_state(loaded);
             mitigate_guest_switch();
-            if (vmptrld(g->vcpu.vmcs_pa)) {
-                guest_stop(g, "VMPTRLD of its VMCS failed");
+            if (vmptrld(v->vmcs_pa)) {
+                vm_stop(v->vm, "VMPTRLD of its VMCS failed");
                 loaded = NULL;
                 continue;
             }
-            load_unswitched_state(g);
-            loaded = g;
+            load_unswitched_state(v);
+            loaded = v;
         }
-        g->slices++;
-        run_slice(g, start);
+        v->slices++;
+        run_slice(v, start);
     }
+    serial_set_queueing(false);
     /* Hand the CPU back as the host had it. */
     xstate_use_xcr0(&xstate, vmx_host.host_xcr0);
 }
