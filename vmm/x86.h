@@ -177,4 +177,31 @@
 #define MISC_ENABLE_XTPR_DISABLE      (1ull << 23)
 #define MISC_ENABLE_XD_DISABLE        (1ull << 34)  /* CPUID.80000001H:EDX.NX = 0 */
 
+/* Local APIC MSRs and IA32_APIC_BASE fields (SDM Vol. 3A 11.4.4, 11.12; Vol. 4 Table 2-2) */
+#define MSR_IA32_TSC_DEADLINE     0x6E0
+#define MSR_X2APIC_FIRST          0x800     /* x2APIC registers: 0x800 + MMIO offset / 16 */
+#define MSR_X2APIC_LAST           0x8FF
+#define APIC_BASE_BSP             (1ull << 8)
+#define APIC_BASE_EXTD            (1ull << 10)  /* x2APIC mode */
+#define APIC_BASE_EN              (1ull << 11)  /* global enable */
+#define APIC_BASE_ADDR_MASK       0xFFFFFFFFFF000ull /* bits 51:12, limited by MAXPHYADDR */
+#define APIC_DEFAULT_BASE         0xFEE00000ull
+
+/* MSI message format, also what an IOAPIC sends (SDM Vol. 3A 11.11.1, 11.11.2): address
+ * 0xFEE00000 | destination << 12 | RH | DM; data vector | delivery mode << 8 | level | trigger. */
+#define MSI_ADDR_BASE             0xFEE00000u
+#define MSI_ADDR_DEST_SHIFT       12         /* bits 19:12: APIC ID or logical destination */
+#define MSI_ADDR_REDIRECTION_HINT (1u << 3)  /* lowest priority among the destinations */
+#define MSI_ADDR_DEST_LOGICAL     (1u << 2)
+#define MSI_DATA_VECTOR_MASK      0xFFu
+#define MSI_DATA_DELIVERY_SHIFT   8          /* bits 10:8, encoded as below */
+#define MSI_DATA_LEVEL_ASSERT     (1u << 14)
+#define MSI_DATA_TRIGGER_LEVEL    (1u << 15)
+#define MSI_DELIVERY_FIXED        0u         /* the same encoding as the IOAPIC and the ICR */
+#define MSI_DELIVERY_LOWEST       1u
+#define MSI_DELIVERY_SMI          2u
+#define MSI_DELIVERY_NMI          4u
+#define MSI_DELIVERY_INIT         5u
+#define MSI_DELIVERY_EXTINT       7u
+
 #endif
