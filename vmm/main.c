@@ -25,7 +25,7 @@
 
 #define SLICE_MS_DEFAULT 10
 
-static struct guest guests[BOOTINFO_MAX_GUESTS];
+static struct vm vms[BOOTINFO_MAX_GUESTS];
 
 static const void *identity_map(uint64_t phys, uint64_t len)
 {
@@ -156,16 +156,16 @@ void vmm_main(struct bootinfo *bi)
 
     unsigned count = bi->guest_count < BOOTINFO_MAX_GUESTS ? bi->guest_count : BOOTINFO_MAX_GUESTS;
     for (unsigned i = 0; i < count; i++)
-        guest_setup(&guests[i], i, &bi->guests[i]);
+        guest_setup(&vms[i], i, &bi->guests[i]);
     if (minidisks_wanted(bi)) {
         struct disk_opened disk;
         struct pci_storage controller;
         bool opened = disk_select_open(bi, &disk, &controller, why, sizeof(why)) == BLKDEV_OK;
-        minidisks_attach(opened ? disk.dev : NULL, why, bi, guests, count, tsc_now, vmx_host.tsc_khz);
+        minidisks_attach(opened ? disk.dev : NULL, why, bi, vms, count, tsc_now, vmx_host.tsc_khz);
     }
     if (bi->flags & BOOTINFO_F_DISK_BENCH)
         enable_disk_bench();
-    vmx_run_guests(guests, count);
-    summary_print(guests, count, vmx_host.tsc_khz);
+    vmx_run_guests(vms, count);
+    summary_print(vms, count, vmx_host.tsc_khz);
     power_off(bi->rsdp);
 }

@@ -1,50 +1,71 @@
 /* Round-robin scheduler (see sched.h). */
 #include "sched.h"
 
-struct guest *sched_pick(struct guest *guests, unsigned count, unsigned *cursor)
+/* The cursor numbers every vCPU slot of every VM: slot = vm index * VM_MAX_VCPUS + vCPU index.
+ * Only the scheduler and VM creation know VM_MAX_VCPUS; slots past a VM's vcpu_count are
+ * skipped. */
+static struct vcpu *vcpu_at_slot(struct vm *vms, unsigned slot)
 {
+    struct vm *vm = &vms[slot / VM_MAX_VCPUS];
+    unsigned index = slot % VM_MAX_VCPUS;
+    return index < vm->vcpu_count ? &vm->vcpus[index] : NULL;
+}
+
+struct vcpu *sched_pick(struct vm *vms, unsigned count, unsigned *cursor)
+{
+    const unsigned slots = count * VM_MAX_VCPUS;
+    if (!slots)
+        return NULL;
     for (unsigned pass = 0; pass < 2; pass++) {
         bool any_halted = false;
-        for (unsigned i = 0; i < count; i++) {
-            struct guest *g = &guests[(*cursor + i) % count];
-            if (g->state == GUEST_RUNNABLE) {
-                *cursor = (unsigned)((g - guests) + 1) % count;
-                return g;
+        for (unsigned i = 0; i < slots; i++) {
+            unsigned slot = (*cursor + i) % slots;
+            struct vcpu *v = vcpu_at_slot(vms, slot);
+            if (!v || v->vm->state == VM_ENDED)
+                continue;
+            if (v->state == VCPU_RUNNABLE) {
+                *cursor = (slot + 1) % slots;
+                return v;
             }
-            any_halted |= g->state == GUEST_HALTED;
+            any_halted |= v->state == VCPU_HALTED;
         }
         if (!any_halted)
             return NULL;
-        /* Tessera gives guests no interrupt sources yet, so a halted guest waits forever. */
-        for (unsigned i = 0; i < count; i++)
-            if (guests[i].state == GUEST_HALTED)
-                guest_stop(&guests[i], "halted (HLT with interrupts enabled) with no interrupt source that could wake it");
+        /* Tessera gives guests no interrupt sources yet, so a halted vCPU waits forever. */
+        for (unsigned i = 0; i < slots; i++) {
+            struct vcpu *v = vcpu_at_slot(vms, i);
+            if (v && v->vm->state != VM_ENDED && v->state == VCPU_HALTED)
+                vm_stop(v->vm, "halted (HLT with interrupts enabled) with no interrupt source that could wake it");
+        }
     }
     return NULL;
 }
 
-uint64_t sched_slice_left(const struct guest *g, uint64_t start, uint64_t now, uint64_t slice_tsc)
+uint64_t sched_slice_left(const struct vcpu *v, uint64_t start, uint64_t now, uint64_t slice_tsc)
 {
     uint64_t used = now - start;   /* unsigned: right across a TSC wrap-around */
     if (used >= slice_tsc)
         return 0;
     uint64_t left = slice_tsc - used;
-    if (g->timeout_tsc) {
-        if (g->run_tsc >= g->timeout_tsc || used >= g->timeout_tsc - g->run_tsc)
+    const struct vm *vm = v->vm;
+    if (vm->timeout_tsc) {
+        uint64_t vm_used = vm_run_tsc(vm);
+        if (vm_used >= vm->timeout_tsc || used >= vm->timeout_tsc - vm_used)
             return 0;
-        uint64_t limit_left = g->timeout_tsc - g->run_tsc - used;
+        uint64_t limit_left = vm->timeout_tsc - vm_used - used;
         if (limit_left < left)
             left = limit_left;
     }
     return left;
 }
 
-void sched_account(struct guest *g, uint64_t tsc_used, uint64_t tsc_khz)
+void sched_account(struct vcpu *v, uint64_t tsc_used, uint64_t tsc_khz)
 {
-    g->run_tsc += tsc_used;
-    if (tsc_used > g->max_slice_tsc)
-        g->max_slice_tsc = tsc_used;
-    if (g->state != GUEST_ENDED && g->timeout_tsc && g->run_tsc >= g->timeout_tsc)
-        guest_stop(g, "exceeded its time limit of %llu ms of CPU time",
-                   (unsigned long long)(tsc_khz ? g->timeout_tsc / tsc_khz : 0));
+    struct vm *vm = v->vm;
+    v->run_tsc += tsc_used;
+    if (tsc_used > v->max_slice_tsc)
+        v->max_slice_tsc = tsc_used;
+    if (vm->state != VM_ENDED && vm->timeout_tsc && vm_run_tsc(vm) >= vm->timeout_tsc)
+        vm_stop(vm, "exceeded its time limit of %llu ms of CPU time",
+                (unsigned long long)(tsc_khz ? vm->timeout_tsc / tsc_khz : 0));
 }

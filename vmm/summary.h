@@ -3,10 +3,10 @@
 #ifndef TESSERA_SUMMARY_H
 #define TESSERA_SUMMARY_H
 
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* Prints the table and the closing line "tessera: all guests ended: P succeeded, F failed".
  * Returns the number of guests that did not succeed. */
-unsigned summary_print(const struct guest *guests, unsigned count, uint64_t tsc_khz);
+unsigned summary_print(const struct vm *vms, unsigned count, uint64_t tsc_khz);
 
 #endif

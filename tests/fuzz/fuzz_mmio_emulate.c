@@ -19,7 +19,7 @@
 #define FUZZ_DEV_BASE 0x20000ull
 #define FUZZ_DEV_SIZE 0x100ull
 
-static struct guest guest;
+static struct vm vm;
 static uint8_t *ram;
 static unsigned dev_accesses;
 
@@ -70,13 +70,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!ram)
         ram = malloc(FUZZ_RAM_SIZE);
-    memset(&guest, 0, sizeof(guest));
+    memset(&vm, 0, sizeof(vm));
     memset(ram, 0, FUZZ_RAM_SIZE);
     memcpy(ram, data, size < FUZZ_RAM_SIZE ? size : FUZZ_RAM_SIZE);
-    guest.ram = ram;
-    guest.ram_size = FUZZ_RAM_SIZE;
-    strcpy(guest.name, "fuzz");
-    if (gpa_add_mmio(&guest, FUZZ_DEV_BASE, FUZZ_DEV_SIZE, &dev_ops, NULL) != 0)
+    vm.ram = ram;
+    vm.ram_size = FUZZ_RAM_SIZE;
+    strcpy(vm.name, "fuzz");
+    vm_init_vcpus(&vm, 1);
+    if (gpa_add_mmio(&vm, FUZZ_DEV_BASE, FUZZ_DEV_SIZE, &dev_ops, NULL) != 0)
         abort();
     memset(&fake_simd, 0, sizeof(fake_simd));
     memcpy(fake_simd.xmm, h.xmm, sizeof(h.xmm));
@@ -106,19 +107,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vmcs_write(VMCS_EXIT_QUALIFICATION, h.qualification);
     vmcs_write(VMCS_GUEST_LINEAR_ADDR, h.exit_linear);
     vmcs_write(VMCS_GUEST_DR7, h.dr7);
-    guest.vcpu.xcr0 = h.xcr0;
+    vm.vcpus[0].xcr0 = h.xcr0;
     for (unsigned r = 0; r < 16; r++)
         if (r != REG_RSP)
-            guest.vcpu.gpr[r] = h.gpr[r];
+            vm.vcpus[0].gpr[r] = h.gpr[r];
     /* Device accesses an exit can cause: REP elements (two accesses each), or one vector. */
     const unsigned max_accesses = 2 * 4096;
 
     uint64_t rip_before = vmcs_read(VMCS_GUEST_RIP);
     uint64_t rflags_before = vmcs_read(VMCS_GUEST_RFLAGS);
-    enum exit_result res = mmio_emulate(&guest, h.exit_gpa);
+    enum exit_result res = mmio_emulate(&vm.vcpus[0], h.exit_gpa);
     if (res != EXIT_CONTINUE && res != EXIT_STOP)
         abort();
-    if ((res == EXIT_STOP) != (guest.state == GUEST_ENDED))
+    if ((res == EXIT_STOP) != (vm.state == VM_ENDED))
         abort();
     if (res == EXIT_STOP && vmcs_read(VMCS_GUEST_RIP) != rip_before)
         abort();

@@ -1,7 +1,7 @@
 /* Fuzzes the virtio-blk request path end to end: the input becomes the queue set-up (size,
  * ring addresses, indices, features, an optional clock) and the contents of a small guest's
  * RAM (descriptor tables, rings, headers, data), then an order of notifies, deferred turns
- * (g->device_work.run, as the run loop makes them) and resets. Whatever the guest wrote, no
+ * (vm.device_work.run, as the run loop makes them) and resets. Whatever the guest wrote, no
  * disk access may land outside the minidisk, nothing outside it may change, memory outside
  * guest RAM is never touched (ASan), no step moves more than its budget, pending work always
  * names this device and ends, and after NEEDS_RESET the device stays stopped until reset. */
@@ -17,7 +17,7 @@
 #define PART_LAST    191u
 #define GUARD        0xEE
 
-static struct guest guest;
+static struct vm vm;
 static struct virtio_blk blk;
 static struct mem_blkdev *disk;
 
@@ -47,9 +47,9 @@ static uint64_t disk_bytes(void)
 
 static void check_pending(void)
 {
-    if (guest.device_work.pending && (guest.device_work.run != virtio_blk_run || guest.device_work.ctx != &blk))
+    if (vm.device_work.pending && (vm.device_work.run != virtio_blk_run || vm.device_work.ctx != &blk))
         abort();
-    if (blk.needs_reset && guest.device_work.pending)
+    if (blk.needs_reset && vm.device_work.pending)
         abort();
 }
 
@@ -68,8 +68,8 @@ static unsigned notify_queue;
 static int do_notify(void) { return virtio_blk_notify(&blk, notify_queue); }
 static int do_turn(void)
 {
-    if (guest.device_work.pending)
-        guest.device_work.run(guest.device_work.ctx);
+    if (vm.device_work.pending)
+        vm.device_work.run(vm.device_work.ctx);
     return 0;
 }
 
@@ -89,7 +89,7 @@ static void check_disk(void)
 static void tame_descriptors(uint64_t table, unsigned n)
 {
     for (unsigned i = 0; i < n && table + 16ull * (i + 1) <= RAM_SIZE; i++) {
-        uint8_t *d = guest.ram + table + 16ull * i;
+        uint8_t *d = vm.ram + table + 16ull * i;
         uint64_t addr;
         uint32_t len;
         memcpy(&addr, d, 8);
@@ -113,9 +113,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!disk) {
         disk = mem_blkdev_new(DISK_SECTORS, 512, 4);
         memset(disk->data, GUARD, DISK_SECTORS * 512);   /* outside the partition it must stay so */
-        guest.ram = malloc(RAM_SIZE);
-        guest.ram_size = RAM_SIZE;
-        strcpy(guest.name, "fuzz");
+        vm.ram = malloc(RAM_SIZE);
+        vm.ram_size = RAM_SIZE;
+        strcpy(vm.name, "fuzz");
+        vm_init_vcpus(&vm, 1);
     }
     mem_blkdev_clear_log(disk);
     memset(&disk->dev.stats, 0, sizeof(disk->dev.stats));
@@ -125,8 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     disk->fail_once = false;
     disk->fail_flush = (f.flags & 8) ? BLKDEV_EIO : 0;
     size_t used = size < RAM_SIZE ? size : RAM_SIZE;
-    memcpy(guest.ram, data, used);
-    memset(guest.ram + used, 0, RAM_SIZE - used);
+    memcpy(vm.ram, data, used);
+    memset(vm.ram + used, 0, RAM_SIZE - used);
 
     struct gpt_partition p;
     struct minidisk md;
@@ -136,9 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.last_lba = PART_LAST;
     if (minidisk_init(&md, &disk->dev, &p, (f.flags & 1) != 0))
         abort();
-    guest.device_work = (struct deferred_work){ 0 };
+    vm.device_work = (struct deferred_work){ 0 };
     const struct virtio_blk_clock clock = { fake_now, f.clock_step * 64u };
-    virtio_blk_init(&blk, &guest, &md, f.clock_step ? &clock : NULL);
+    virtio_blk_init(&blk, &vm, &md, f.clock_step ? &clock : NULL);
     virtio_blk_set_driver_features(&blk, (f.flags & 2) ? ~0ull : 1ull << VIRTIO_F_VERSION_1);
 
     struct virtq *q = virtio_blk_queue(&blk, 0);
@@ -146,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     q->desc_gpa = f.desc;
     q->avail_gpa = f.avail;
     q->used_gpa = f.used;
-    if (virtq_enable(q, &guest) != VIRTQ_OK) {
+    if (virtq_enable(q, &vm) != VIRTQ_OK) {
         if (virtio_blk_notify(&blk, 0) > 0)             /* a disabled queue does nothing */
             abort();
         check_disk();
@@ -156,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     q->last_avail_idx = f.last_avail;
     q->used_idx = f.last_avail;
-    memcpy(guest.ram + f.avail + 2, &f.avail_idx, 2);
+    memcpy(vm.ram + f.avail + 2, &f.avail_idx, 2);
     if (f.flags & 16)
         tame_descriptors(f.desc, q->size);
     if (f.flags & 32)
@@ -167,7 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned action = (f.actions >> (2 * r)) & 3;
         if (action == 3 && r > 0) {                 /* the driver resets the device */
             virtio_blk_reset(&blk);
-            if (guest.device_work.pending)
+            if (vm.device_work.pending)
                 abort();
             break;
         }
@@ -186,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     /* The guest's later turns finish whatever is left, and then stop asking for more. */
-    for (unsigned turns = 0; guest.device_work.pending; turns++) {
+    for (unsigned turns = 0; vm.device_work.pending; turns++) {
         if (turns >= MAX_TURNS)
             abort();
         bounded(do_turn);

@@ -22,7 +22,7 @@
 #define PART_LAST    191u
 #define MAX_OPS      512
 
-static struct guest guest;
+static struct vm vm;
 static uint8_t *ram;
 static struct mem_blkdev *disk;
 
@@ -58,19 +58,19 @@ static void check_invariants(uint64_t disk_bytes_before)
         abort();
     if (disk_bytes() - disk_bytes_before > VIRTIO_BLK_STEP_BYTES)
         abort();
-    struct virtio_blk *b = virtio_blk_pci_device(&guest);
-    if (guest.device_work.pending && (guest.device_work.run != virtio_blk_run || guest.device_work.ctx != b))
+    struct virtio_blk *b = virtio_blk_pci_device(&vm);
+    if (vm.device_work.pending && (vm.device_work.run != virtio_blk_run || vm.device_work.ctx != b))
         abort();
-    if (b->needs_reset && guest.device_work.pending)
+    if (b->needs_reset && vm.device_work.pending)
         abort();
-    if (guest.mmio_count > GUEST_MAX_MMIO)
+    if (vm.mmio_count > GUEST_MAX_MMIO)
         abort();
-    for (unsigned i = 0; i < guest.mmio_count; i++) {
-        const struct mmio_region *r = &guest.mmio[i];
-        if (r->size == 0 || r->base < guest.ram_size || r->base + (r->size - 1) < r->base)
+    for (unsigned i = 0; i < vm.mmio_count; i++) {
+        const struct mmio_region *r = &vm.mmio[i];
+        if (r->size == 0 || r->base < vm.ram_size || r->base + (r->size - 1) < r->base)
             abort();
-        for (unsigned j = i + 1; j < guest.mmio_count; j++) {
-            const struct mmio_region *s = &guest.mmio[j];
+        for (unsigned j = i + 1; j < vm.mmio_count; j++) {
+            const struct mmio_region *s = &vm.mmio[j];
             if (r->base <= s->base + (s->size - 1) && s->base <= r->base + (r->size - 1))
                 abort();
         }
@@ -79,7 +79,7 @@ static void check_invariants(uint64_t disk_bytes_before)
 
 static void bar_write(uint64_t offset, unsigned size, uint64_t v)
 {
-    gpa_write(&guest, virtio_pci_bar_base(RAM_SIZE) + offset, size, v);
+    gpa_write(&vm, virtio_pci_bar_base(RAM_SIZE) + offset, size, v);
 }
 
 /* Reset, ACKNOWLEDGE, DRIVER, VERSION_1 (+ what the input adds), FEATURES_OK, queue 0 with
@@ -141,12 +141,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         disk = mem_blkdev_new(DISK_SECTORS, 512, 8);
         ram = malloc(RAM_SIZE);
     }
-    virtio_blk_pci_detach(&guest);
-    memset(&guest, 0, sizeof(guest));
+    virtio_blk_pci_detach(&vm);
+    memset(&vm, 0, sizeof(vm));
     memset(ram, 0, RAM_SIZE);
-    strcpy(guest.name, "fuzz");
-    guest.ram = ram;
-    guest.ram_size = RAM_SIZE;
+    strcpy(vm.name, "fuzz");
+    vm_init_vcpus(&vm, 1);
+    vm.ram = ram;
+    vm.ram_size = RAM_SIZE;
     mem_blkdev_clear_log(disk);
 
     struct gpt_partition p;
@@ -158,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t mode = (uint8_t)take(&c, 1);
     const struct virtio_blk_clock clock = { fake_now, take(&c, 1) * 32u };
     if (minidisk_init(&md, &disk->dev, &p, mode & 0x80) != 0 ||
-        virtio_blk_pci_attach(&guest, &md, clock.step_ticks ? &clock : NULL) != 0)
+        virtio_blk_pci_attach(&vm, &md, clock.step_ticks ? &clock : NULL) != 0)
         abort();
     if (mode & 1) {
         driver_init((uint32_t)take(&c, 4), (uint16_t)(1u << ((mode >> 1) & 7)));
@@ -174,11 +175,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t v32;
         switch (op & 7) {
         case 0:     /* configuration port write */
-            port_out(&guest, (uint16_t)(PCI_PORT_CONFIG_ADDRESS + (arg & 7)), pick_size(arg >> 3) & 7,
+            port_out(&vm, (uint16_t)(PCI_PORT_CONFIG_ADDRESS + (arg & 7)), pick_size(arg >> 3) & 7,
                      (uint32_t)take(&c, 4));
             break;
         case 1:     /* configuration port read */
-            port_in(&guest, (uint16_t)(PCI_PORT_CONFIG_ADDRESS + (arg & 7)), pick_size(arg >> 3) & 7, &v32);
+            port_in(&vm, (uint16_t)(PCI_PORT_CONFIG_ADDRESS + (arg & 7)), pick_size(arg >> 3) & 7, &v32);
             break;
         case 2: {   /* BAR0 write where it was placed (a moved BAR leaves this empty) */
             uint64_t off = take(&c, 2) & 0x7FFF;
@@ -186,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 3:
-            (void)gpa_read(&guest, virtio_pci_bar_base(RAM_SIZE) + (take(&c, 2) & 0x7FFF), pick_size(arg));
+            (void)gpa_read(&vm, virtio_pci_bar_base(RAM_SIZE) + (take(&c, 2) & 0x7FFF), pick_size(arg));
             break;
         case 4: {   /* forge guest RAM: mostly the rings, descriptors and headers */
             uint64_t off = take(&c, 2) & (arg & 1 ? RAM_SIZE - 8 : 0x7FF8);
@@ -196,23 +197,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 5:     /* notify queue (arg & 3) at wherever BAR0 now is, or a run-loop turn */
             if (arg & 0x80) {
-                if (guest.device_work.pending)
-                    guest.device_work.run(guest.device_work.ctx);
+                if (vm.device_work.pending)
+                    vm.device_work.run(vm.device_work.ctx);
                 break;
             }
-            gpa_write(&guest, pci_function_bar_address(&virtio_blk_pci_transport(&guest)->fn, 0) +
+            gpa_write(&vm, pci_function_bar_address(&virtio_blk_pci_transport(&vm)->fn, 0) +
                       VIRTIO_PCI_NOTIFY_OFFSET + 4 * (arg & 3), 2, arg & 3);
             break;
         case 6: {   /* anywhere in guest-physical space */
             uint64_t gpa = take(&c, 8);
             if (arg & 0x80)
-                gpa_write(&guest, gpa, pick_size(arg), take(&c, 8));
+                gpa_write(&vm, gpa, pick_size(arg), take(&c, 8));
             else
-                (void)gpa_read(&guest, gpa, pick_size(arg));
+                (void)gpa_read(&vm, gpa, pick_size(arg));
             break;
         }
         default: {  /* direct BAR0 access, any offset and size */
-            struct virtio_pci *vp = virtio_blk_pci_transport(&guest);
+            struct virtio_pci *vp = virtio_blk_pci_transport(&vm);
             uint64_t off = take(&c, 8);
             if (arg & 0x80)
                 virtio_pci_bar_write(vp, off, arg & 15, take(&c, 8));
@@ -224,11 +225,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_invariants(bytes_before);
     }
     /* Left alone, the guest's turns finish the work and then stop. */
-    for (unsigned turns = 0; guest.device_work.pending; turns++) {
+    for (unsigned turns = 0; vm.device_work.pending; turns++) {
         uint64_t bytes_before = disk_bytes();
         if (turns >= 100000)
             abort();
-        guest.device_work.run(guest.device_work.ctx);
+        vm.device_work.run(vm.device_work.ctx);
         check_invariants(bytes_before);
     }
     return 0;

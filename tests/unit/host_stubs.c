@@ -29,9 +29,9 @@ void host_console_reset(void)
  * references it, so host tests get a stand-in that counts calls. */
 #include "exit/handlers.h"
 unsigned host_external_interrupts;
-enum exit_result exit_handle_external_interrupt(struct guest *g)
+enum exit_result exit_handle_external_interrupt(struct vcpu *v)
 {
-    (void)g;
+    (void)v;
     host_external_interrupts++;
     return EXIT_CONTINUE;
 }

@@ -18,6 +18,7 @@
 #include "emu/mmio_emulate.h"
 #include "mem/gpa_bus.h"
 #include "soft_vmcs.h"
+#include "test_guest_helpers.h"
 #include "vmx/vmcs.h"
 #include "x86.h"
 
@@ -28,7 +29,8 @@
 #define OPERAND_AT  0x800u          /* RBX points here, in the device and in the host buffer */
 #define ITERATIONS  600
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static uint8_t *host_code;          /* executable: the instruction, then RET */
 
 /* ---- the device: memory with an access log ---- */
@@ -118,21 +120,21 @@ static void run_on_host(const uint8_t *insn, size_t len, struct regs *r, uint8_t
 
 static void run_emulated(const uint8_t *insn, size_t len, struct regs *r)
 {
-    memcpy(g->ram + CODE, insn, len);
+    memcpy(vm->ram + CODE, insn, len);
     vmcs_write(VMCS_GUEST_RIP, CODE);
     vmcs_write(VMCS_GUEST_RFLAGS, r->rflags);
     vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
-    vcpu_gpr_write(&g->vcpu, REG_RAX, r->rax);
-    vcpu_gpr_write(&g->vcpu, REG_RCX, r->rcx);
-    vcpu_gpr_write(&g->vcpu, REG_RDX, r->rdx);
-    vcpu_gpr_write(&g->vcpu, REG_RBX, DEV + OPERAND_AT);
-    assert_int_equal(mmio_emulate(g, DEV + OPERAND_AT), EXIT_CONTINUE);
+    vcpu_gpr_write(vcpu, REG_RAX, r->rax);
+    vcpu_gpr_write(vcpu, REG_RCX, r->rcx);
+    vcpu_gpr_write(vcpu, REG_RDX, r->rdx);
+    vcpu_gpr_write(vcpu, REG_RBX, DEV + OPERAND_AT);
+    assert_int_equal(mmio_emulate(vcpu, DEV + OPERAND_AT), EXIT_CONTINUE);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
     assert_int_equal(vmcs_read(VMCS_GUEST_RIP), CODE + len);
-    assert_int_equal(vcpu_gpr_read(&g->vcpu, REG_RBX), DEV + OPERAND_AT);
-    r->rax = vcpu_gpr_read(&g->vcpu, REG_RAX);
-    r->rcx = vcpu_gpr_read(&g->vcpu, REG_RCX);
-    r->rdx = vcpu_gpr_read(&g->vcpu, REG_RDX);
+    assert_int_equal(vcpu_gpr_read(vcpu, REG_RBX), DEV + OPERAND_AT);
+    r->rax = vcpu_gpr_read(vcpu, REG_RAX);
+    r->rcx = vcpu_gpr_read(vcpu, REG_RCX);
+    r->rdx = vcpu_gpr_read(vcpu, REG_RDX);
     r->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
 }
 
@@ -336,21 +338,18 @@ static int setup(void **state)
     host_code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (host_code == MAP_FAILED)
         return -1;
-    g = calloc(1, sizeof(*g));
-    g->ram = calloc(1, RAM_SIZE);
-    g->ram_size = RAM_SIZE;
-    strcpy(g->name, "ref");
-    uart_init(&g->uart, g->name);
+    vm = test_vm_new("ref", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     soft_vmcs_reset();
-    if (gpa_add_mmio(g, DEV, DEV_SIZE, &dev_ops, NULL) != 0)
+    if (gpa_add_mmio(vm, DEV, DEV_SIZE, &dev_ops, NULL) != 0)
         return -1;
     /* 64-bit mode, paging identity-maps the low 4 GiB with 1 GiB pages */
     uint64_t pml4 = 0x1000, pdpt = 0x2000;
     uint64_t e = pdpt | 7;
-    memcpy(g->ram + pml4, &e, 8);
+    memcpy(vm->ram + pml4, &e, 8);
     for (uint64_t i = 0; i < 4; i++) {
         e = (i << 30) | 0x83;
-        memcpy(g->ram + pdpt + i * 8, &e, 8);
+        memcpy(vm->ram + pdpt + i * 8, &e, 8);
     }
     vmcs_write(VMCS_GUEST_CR0, CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_PE);
     vmcs_write(VMCS_GUEST_CR3, pml4);
@@ -365,8 +364,7 @@ static int teardown(void **state)
 {
     (void)state;
     munmap(host_code, 4096);
-    free(g->ram);
-    free(g);
+    test_vm_free(vm);
     return 0;
 }
 

@@ -22,14 +22,16 @@
 enum { EAX, EBX, ECX, EDX };
 #define BIT(n) (1u << (n))
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("cpu", 1 << 16);
-    g->id = 3;
-    g->vcpu.xcr0 = 1;
+    vm = test_vm_new("cpu", 1 << 16);
+    vcpu = test_vcpu(vm);
+    vm->id = 3;
+    vcpu->xcr0 = 1;
     cpuid_policy_init(2500000);
     return 0;
 }
@@ -37,13 +39,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
 static void view(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
-    cpuid_guest_view(g->id, leaf, subleaf, r);
+    cpuid_guest_view(vm->id, leaf, subleaf, r);
 }
 
 static void host(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
@@ -61,17 +63,17 @@ static uint32_t max_basic(void)
 /* Run the exit with garbage in the upper halves and in RBX/RDX. */
 static void exit_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
-    g->vcpu.gpr[REG_RAX] = 0xDEAD000000000000ull | leaf;
-    g->vcpu.gpr[REG_RCX] = 0xBEEF000000000000ull | subleaf;
-    g->vcpu.gpr[REG_RBX] = ~0ull;
-    g->vcpu.gpr[REG_RDX] = ~0ull;
-    assert_int_equal(exit_handle_cpuid(g), EXIT_ADVANCE);
+    vcpu->gpr[REG_RAX] = 0xDEAD000000000000ull | leaf;
+    vcpu->gpr[REG_RCX] = 0xBEEF000000000000ull | subleaf;
+    vcpu->gpr[REG_RBX] = ~0ull;
+    vcpu->gpr[REG_RDX] = ~0ull;
+    assert_int_equal(exit_handle_cpuid(vcpu), EXIT_ADVANCE);
     for (int i = 0; i < 4; i++)
-        assert_true(g->vcpu.gpr[i] <= 0xFFFFFFFFull);   /* RAX, RCX, RDX, RBX zero-extended */
-    r[EAX] = (uint32_t)g->vcpu.gpr[REG_RAX];
-    r[EBX] = (uint32_t)g->vcpu.gpr[REG_RBX];
-    r[ECX] = (uint32_t)g->vcpu.gpr[REG_RCX];
-    r[EDX] = (uint32_t)g->vcpu.gpr[REG_RDX];
+        assert_true(vcpu->gpr[i] <= 0xFFFFFFFFull);   /* RAX, RCX, RDX, RBX zero-extended */
+    r[EAX] = (uint32_t)vcpu->gpr[REG_RAX];
+    r[EBX] = (uint32_t)vcpu->gpr[REG_RBX];
+    r[ECX] = (uint32_t)vcpu->gpr[REG_RCX];
+    r[EDX] = (uint32_t)vcpu->gpr[REG_RDX];
 }
 
 static void test_signature_leaf(void **state)
@@ -96,7 +98,7 @@ static void test_info_leaf_has_abi_and_guest_id(void **state)
     exit_cpuid(CPUID_LEAF_HV_INFO, 0, r);
     assert_int_equal(r[EAX], HC_ABI_VERSION);
     assert_int_equal(r[EBX], 3);
-    g->id = 0;
+    vm->id = 0;
     exit_cpuid(CPUID_LEAF_HV_INFO, 0, r);
     assert_int_equal(r[EBX], 0);
 }
@@ -300,12 +302,12 @@ static void test_xsave_leaf(void **state)
     view(0xD, 3, r);
     assert_int_equal(r[EAX] | r[EBX] | r[ECX] | r[EDX], 0);
 
-    g->vcpu.xcr0 = 1;
+    vcpu->xcr0 = 1;
     exit_cpuid(0xD, 0, r);
     assert_int_equal(r[EBX], 576);
     view(0xD, 2, s2);
     if (s2[EAX]) {                                              /* AVX state exists */
-        g->vcpu.xcr0 = 7;
+        vcpu->xcr0 = 7;
         exit_cpuid(0xD, 0, r);
         assert_int_equal(r[EBX], s2[EBX] + s2[EAX]);
         assert_true(r[ECX] >= r[EBX]);
@@ -372,8 +374,8 @@ static void use_dump(void **state)
     cpuid_dump_select(d);
     cpuid_policy_init_from(cpuid_dump_source, 2500000);
     vmcs_write(VMCS_GUEST_CR4, 0);
-    g->vcpu.xcr0 = 1;
-    msr_vcpu_init(&g->vcpu);
+    vcpu->xcr0 = 1;
+    msr_vcpu_init(vcpu);
 }
 
 static void raw(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
@@ -665,7 +667,7 @@ static void test_dump_hypervisor_leaves(void **state)
     expect(r, CPUID_LEAF_HV_TIMING, CPUID_HV_SIGNATURE_EBX, CPUID_HV_SIGNATURE_ECX, CPUID_HV_SIGNATURE_EDX,
            CPUID_LEAF_HV_SIGNATURE, 0);
     exit_cpuid(CPUID_LEAF_HV_INFO, 0, r);
-    expect(r, HC_ABI_VERSION, g->id, 0, 0, CPUID_LEAF_HV_INFO, 0);
+    expect(r, HC_ABI_VERSION, vm->id, 0, 0, CPUID_LEAF_HV_INFO, 0);
     exit_cpuid(CPUID_LEAF_HV_TIMING, 0, r);
     expect(r, 2500000, 0, 0, 0, CPUID_LEAF_HV_TIMING, 0);
     for (uint32_t leaf = CPUID_LEAF_HV_SIGNATURE + 2; leaf < CPUID_LEAF_HV_SIGNATURE + 0x100; leaf++) {
@@ -680,17 +682,17 @@ static void test_dump_hypervisor_leaves(void **state)
 
 static void write_misc_enable(uint64_t value)
 {
-    g->vcpu.gpr[REG_RCX] = MSR_IA32_MISC_ENABLE;
-    g->vcpu.gpr[REG_RAX] = (uint32_t)value;
-    g->vcpu.gpr[REG_RDX] = value >> 32;
-    assert_int_equal(exit_handle_wrmsr(g), EXIT_ADVANCE);
+    vcpu->gpr[REG_RCX] = MSR_IA32_MISC_ENABLE;
+    vcpu->gpr[REG_RAX] = (uint32_t)value;
+    vcpu->gpr[REG_RDX] = value >> 32;
+    assert_int_equal(exit_handle_wrmsr(vcpu), EXIT_ADVANCE);
 }
 
 static uint64_t read_misc_enable(void)
 {
-    g->vcpu.gpr[REG_RCX] = MSR_IA32_MISC_ENABLE;
-    assert_int_equal(exit_handle_rdmsr(g), EXIT_ADVANCE);
-    return (g->vcpu.gpr[REG_RDX] << 32) | (uint32_t)g->vcpu.gpr[REG_RAX];
+    vcpu->gpr[REG_RCX] = MSR_IA32_MISC_ENABLE;
+    assert_int_equal(exit_handle_rdmsr(vcpu), EXIT_ADVANCE);
+    return (vcpu->gpr[REG_RDX] << 32) | (uint32_t)vcpu->gpr[REG_RAX];
 }
 
 /* Bit 22: CPUID.0:EAX reads 2 and every basic leaf above it answers as leaf 2, the highest basic

@@ -20,12 +20,14 @@
 
 enum { TYPE_MOV_TO = 0, TYPE_MOV_FROM = 1, TYPE_CLTS = 2, TYPE_LMSW = 3 };
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("cr", 1 << 20);
+    vm = test_vm_new("cr", 1 << 20);
+    vcpu = test_vcpu(vm);
     cpuid_policy_init(0);
     cr_policy_init(&cr_policy, FIXED0_CR0, FIXED1_CR0, FIXED0_CR4, FIXED1_CR4, 1);
     vmcs_write(VMCS_CR0_GUEST_HOST_MASK, cr_policy.cr0_mask);
@@ -40,7 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
@@ -59,12 +61,12 @@ static uint64_t view_cr4(void)
 static enum exit_result cr_exit(unsigned cr, unsigned type, unsigned gpr, uint32_t lmsw_source)
 {
     vmcs_write(VMCS_EXIT_QUALIFICATION, cr | (type << 4) | (gpr << 8) | ((uint64_t)lmsw_source << 16));
-    return exit_handle_cr_access(g);
+    return exit_handle_cr_access(vcpu);
 }
 
 static enum exit_result mov_to(unsigned cr, unsigned gpr, uint64_t value)
 {
-    vcpu_gpr_write(&g->vcpu, gpr, value);
+    vcpu_gpr_write(vcpu, gpr, value);
     return cr_exit(cr, TYPE_MOV_TO, gpr, 0);
 }
 
@@ -226,7 +228,7 @@ static void test_long_mode_deactivation(void **state)
 
 static void write_pdptes(uint64_t at, const uint64_t e[4])
 {
-    memcpy(g->ram + at, e, 32);
+    memcpy(vm->ram + at, e, 32);
 }
 
 static void test_pae_paging_loads_pdptes(void **state)
@@ -369,7 +371,7 @@ static void test_mov_cr3_through_rsp(void **state)
     vmcs_write(VMCS_GUEST_CR3, 0x9000);
     assert_int_equal(cr_exit(3, TYPE_MOV_FROM, REG_RSP, 0), EXIT_ADVANCE);
     assert_int_equal(vmcs_read(VMCS_GUEST_RSP), 0x9000);
-    assert_int_equal(g->vcpu.gpr[REG_RSP], 0);                  /* RSP lives in the VMCS */
+    assert_int_equal(vcpu->gpr[REG_RSP], 0);                  /* RSP lives in the VMCS */
     vmcs_write(VMCS_GUEST_RSP, 0xFFFFFFFF00123000ull);
     assert_int_equal(cr_exit(3, TYPE_MOV_TO, REG_RSP, 0), EXIT_ADVANCE);
     assert_int_equal(vmcs_read(VMCS_GUEST_CR3), 0x123000);      /* 32-bit code */
@@ -385,7 +387,7 @@ static void test_mov_cr3_long_mode(void **state)
     assert_gp(mov_to(3, REG_R12, 1ull << 62));                  /* beyond MAXPHYADDR */
     assert_int_equal(vmcs_read(VMCS_GUEST_CR3), 0x7000);
     assert_int_equal(cr_exit(3, TYPE_MOV_FROM, REG_R13, 0), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.gpr[REG_R13], 0x7000);
+    assert_int_equal(vcpu->gpr[REG_R13], 0x7000);
 }
 
 static void test_cr8(void **state)
@@ -393,22 +395,22 @@ static void test_cr8(void **state)
     (void)state;
     enter_64bit_mode();
     assert_int_equal(mov_to(8, REG_R9, 5), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.cr8, 5);
+    assert_int_equal(vcpu->cr8, 5);
     assert_gp(mov_to(8, REG_R9, 0x10));
     assert_gp(mov_to(8, REG_R9, 1ull << 63));
-    assert_int_equal(g->vcpu.cr8, 5);
-    g->vcpu.gpr[REG_R10] = ~0ull;
+    assert_int_equal(vcpu->cr8, 5);
+    vcpu->gpr[REG_R10] = ~0ull;
     assert_int_equal(cr_exit(8, TYPE_MOV_FROM, REG_R10, 0), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.gpr[REG_R10], 5);
+    assert_int_equal(vcpu->gpr[REG_R10], 5);
 }
 
 static void test_mov_from_cr0_returns_guest_view(void **state)
 {
     (void)state;
     cr_set_guest_cr0(CR0_PE | CR0_ET | CR0_CD);
-    g->vcpu.gpr[REG_RDI] = ~0ull;
+    vcpu->gpr[REG_RDI] = ~0ull;
     assert_int_equal(cr_exit(0, TYPE_MOV_FROM, REG_RDI, 0), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.gpr[REG_RDI], CR0_PE | CR0_ET | CR0_CD);
+    assert_int_equal(vcpu->gpr[REG_RDI], CR0_PE | CR0_ET | CR0_CD);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

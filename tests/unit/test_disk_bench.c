@@ -19,7 +19,8 @@
 #define PART_FIRST   2048u
 #define PART_LAST    4095u
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static struct mem_blkdev *disk;
 static struct minidisk md;
 static uint8_t scratch[64 << 10];
@@ -31,12 +32,13 @@ static uint64_t fake_now(void) { return clock_ticks += 1000; }
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("bench", RAM_SIZE);
+    vm = test_vm_new("bench", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     disk = mem_blkdev_new(DISK_SECTORS, 512, 0);
     struct gpt_partition p = { .first_lba = PART_FIRST, .last_lba = PART_LAST };
     strcpy(p.name, "benchdisk");
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), BLKDEV_OK);
-    g->disk = &md;
+    vm->disk = &md;
     struct diskcheck_env host = { .now = fake_now, .ticks_per_ms = 1000, .buf = scratch, .buf_size = sizeof(scratch) };
     disk_bench_enable(&host);
     clock_ticks = 0;
@@ -48,19 +50,19 @@ static int teardown(void **state)
     (void)state;
     disk_bench_enable(NULL);
     mem_blkdev_free(disk);
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
-static struct hc_disk_bench *shared(void) { return (struct hc_disk_bench *)(void *)(g->ram + REQ_GPA); }
+static struct hc_disk_bench *shared(void) { return (struct hc_disk_bench *)(void *)(vm->ram + REQ_GPA); }
 
 static int64_t call(uint64_t gpa, uint64_t size)
 {
-    g->vcpu.gpr[REG_RAX] = HC_DISK_BENCH;
-    g->vcpu.gpr[REG_RDI] = gpa;
-    g->vcpu.gpr[REG_RSI] = size;
-    assert_int_equal(exit_handle_vmcall(g), EXIT_ADVANCE);
-    return (int64_t)g->vcpu.gpr[REG_RAX];
+    vcpu->gpr[REG_RAX] = HC_DISK_BENCH;
+    vcpu->gpr[REG_RDI] = gpa;
+    vcpu->gpr[REG_RSI] = size;
+    assert_int_equal(exit_handle_vmcall(vcpu), EXIT_ADVANCE);
+    return (int64_t)vcpu->gpr[REG_RAX];
 }
 
 static void ask(uint64_t seq_bytes, uint64_t request_bytes, uint64_t random_ops, uint64_t seed)
@@ -158,10 +160,10 @@ static void no_disk_or_read_only(void **state)
 {
     (void)state;
     ask(4096, 4096, 1, 1);
-    g->disk = NULL;
+    vm->disk = NULL;
     assert_int_equal(call(REQ_GPA, sizeof(struct hc_disk_bench)), HC_ENODEV);
     md.read_only = true;
-    g->disk = &md;
+    vm->disk = &md;
     assert_int_equal(call(REQ_GPA, sizeof(struct hc_disk_bench)), HC_EROFS);
     assert_int_equal(disk->log_count, 0);
 }

@@ -10,33 +10,35 @@
 static void cpuid_exit_answers_and_advances_rip(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("disp", 1 << 20);
+    struct vm *vm = test_vm_new("disp", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     cpuid_policy_init(1000);
     vmcs_write(VMCS_GUEST_RIP, 0x1000);
     vmcs_write(VMCS_EXIT_INSTR_LEN, 2);
-    g->vcpu.gpr[REG_RAX] = CPUID_LEAF_HV_SIGNATURE;
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_CPUID), EXIT_ADVANCE);
+    vcpu->gpr[REG_RAX] = CPUID_LEAF_HV_SIGNATURE;
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_CPUID), EXIT_ADVANCE);
     assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x1002);
-    assert_int_equal(g->vcpu.gpr[REG_RBX], CPUID_HV_SIGNATURE_EBX);
-    assert_int_equal(g->exit_counts[EXIT_REASON_CPUID], 1);
-    assert_int_equal(g->exits_total, 1);
-    test_guest_free(g);
+    assert_int_equal(vcpu->gpr[REG_RBX], CPUID_HV_SIGNATURE_EBX);
+    assert_int_equal(vcpu->exit_counts[EXIT_REASON_CPUID], 1);
+    assert_int_equal(vcpu->exits_total, 1);
+    test_vm_free(vm);
 }
 
 static void unknown_reason_stops_guest_with_dump(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("odd", 1 << 20);
+    struct vm *vm = test_vm_new("odd", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_EXIT_QUALIFICATION, 0x1234);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_RSM), EXIT_STOP);
-    assert_int_equal(g->state, GUEST_ENDED);
-    assert_int_equal(g->outcome, OUTCOME_STOPPED);
-    assert_non_null(strstr(g->stop_reason, "unhandled VM exit: reason 17"));
-    assert_non_null(strstr(g->stop_reason, "0x1234"));
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_RSM), EXIT_STOP);
+    assert_int_equal(vm->state, VM_ENDED);
+    assert_int_equal(vm->outcome, OUTCOME_STOPPED);
+    assert_non_null(strstr(vm->stop_reason, "unhandled VM exit: reason 17"));
+    assert_non_null(strstr(vm->stop_reason, "0x1234"));
     assert_non_null(strstr(host_console(), "[odd] RIP"));
     assert_non_null(strstr(host_console(), "guest odd stopped"));
-    assert_int_equal(g->exit_counts[EXIT_REASON_RSM], 1);
-    test_guest_free(g);
+    assert_int_equal(vcpu->exit_counts[EXIT_REASON_RSM], 1);
+    test_vm_free(vm);
 }
 
 /* The performance counters are hidden (CPUID leaf 0xA is zero), so RDPMC behaves as on a CPU
@@ -46,139 +48,151 @@ static void rdpmc_raises_gp_in_the_guest(void **state)
     (void)state;
     static const uint64_t counters[] = { 0, 1, 1u << 30, 0xFFFFFFFFu };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-        struct guest *g = test_guest_new("pmc", 1 << 20);
+        struct vm *vm = test_vm_new("pmc", 1 << 20);
+        struct vcpu *vcpu = test_vcpu(vm);
         vmcs_write(VMCS_GUEST_RIP, 0x5000);
         vmcs_write(VMCS_EXIT_INSTR_LEN, 2);
-        g->vcpu.gpr[REG_RCX] = counters[i];
-        g->vcpu.gpr[REG_RAX] = 0x1111;
-        g->vcpu.gpr[REG_RDX] = 0x2222;
-        assert_int_equal(exit_dispatch(g, EXIT_REASON_RDPMC), EXIT_CONTINUE);
-        assert_int_equal(g->state, GUEST_RUNNABLE);
+        vcpu->gpr[REG_RCX] = counters[i];
+        vcpu->gpr[REG_RAX] = 0x1111;
+        vcpu->gpr[REG_RDX] = 0x2222;
+        assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_RDPMC), EXIT_CONTINUE);
+        assert_int_equal(vm->state, VM_RUNNING);
         assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x5000);
         assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                          INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
         assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
-        assert_int_equal(g->vcpu.gpr[REG_RAX], 0x1111); /* nothing read */
-        assert_int_equal(g->vcpu.gpr[REG_RDX], 0x2222);
-        assert_int_equal(g->exit_counts[EXIT_REASON_RDPMC], 1);
-        test_guest_free(g);
+        assert_int_equal(vcpu->gpr[REG_RAX], 0x1111); /* nothing read */
+        assert_int_equal(vcpu->gpr[REG_RDX], 0x2222);
+        assert_int_equal(vcpu->exit_counts[EXIT_REASON_RDPMC], 1);
+        test_vm_free(vm);
     }
 }
 
 static void out_of_range_reason_is_bounds_checked(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("far", 1 << 20);
-    assert_int_equal(exit_dispatch(g, 0xFFFF), EXIT_STOP);
-    assert_non_null(strstr(g->stop_reason, "reason 65535"));
-    assert_int_equal(g->exits_total, 1);
-    test_guest_free(g);
+    struct vm *vm = test_vm_new("far", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
+    assert_int_equal(exit_dispatch(vcpu, 0xFFFF), EXIT_STOP);
+    assert_non_null(strstr(vm->stop_reason, "reason 65535"));
+    assert_int_equal(vcpu->exits_total, 1);
+    test_vm_free(vm);
 }
 
 static void vmx_instruction_injects_ud_without_advancing(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("vmx", 1 << 20);
+    struct vm *vm = test_vm_new("vmx", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_GUEST_RIP, 0x2000);
     vmcs_write(VMCS_EXIT_INSTR_LEN, 3);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_VMXOFF), EXIT_CONTINUE);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_VMXOFF), EXIT_CONTINUE);
     assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x2000);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_UD);
-    test_guest_free(g);
+    test_vm_free(vm);
 }
 
 static void hlt_with_interrupts_off_stops_guest(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("cli", 1 << 20);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_HLT), EXIT_STOP);
-    assert_non_null(strstr(g->stop_reason, "interrupts disabled"));
-    test_guest_free(g);
+    struct vm *vm = test_vm_new("cli", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_HLT), EXIT_STOP);
+    assert_non_null(strstr(vm->stop_reason, "interrupts disabled"));
+    test_vm_free(vm);
 }
 
 static void hlt_with_interrupts_on_yields(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("sti", 1 << 20);
+    struct vm *vm = test_vm_new("sti", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_GUEST_RFLAGS, 0x202);
     vmcs_write(VMCS_GUEST_RIP, 0x3000);
     vmcs_write(VMCS_EXIT_INSTR_LEN, 1);
     vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_HLT), EXIT_ADVANCE_YIELD);
-    assert_int_equal(g->state, GUEST_HALTED);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_HLT), EXIT_ADVANCE_YIELD);
+    assert_int_equal(vcpu->state, VCPU_HALTED);
+    assert_int_equal(vm->state, VM_RUNNING);
     assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x3001);
     assert_int_equal(vmcs_read(VMCS_GUEST_INTERRUPTIBILITY), 0);
-    test_guest_free(g);
+    test_vm_free(vm);
 }
 
 static void triple_fault_stops_only_that_guest(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("tf", 1 << 20);
+    struct vm *vm = test_vm_new("tf", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_GUEST_RIP, 0x4444);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_TRIPLE_FAULT), EXIT_STOP);
-    assert_non_null(strstr(g->stop_reason, "triple fault at RIP 0x4444"));
-    test_guest_free(g);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_TRIPLE_FAULT), EXIT_STOP);
+    assert_non_null(strstr(vm->stop_reason, "triple fault at RIP 0x4444"));
+    test_vm_free(vm);
 }
 
 static void ept_violation_inside_ram_is_reported_as_bug(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("ram", 1 << 20);
+    struct vm *vm = test_vm_new("ram", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_GUEST_PHYSICAL_ADDR, 0x1000);
     vmcs_write(VMCS_EXIT_QUALIFICATION, 1);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_EPT_VIOLATION), EXIT_STOP);
-    assert_non_null(strstr(g->stop_reason, "inside guest RAM"));
-    test_guest_free(g);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_EPT_VIOLATION), EXIT_STOP);
+    assert_non_null(strstr(vm->stop_reason, "inside guest RAM"));
+    test_vm_free(vm);
 }
 
 static void fetch_from_empty_bus_stops_guest(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("jump", 1 << 20);
+    struct vm *vm = test_vm_new("jump", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_GUEST_PHYSICAL_ADDR, 0xC0000000);
     vmcs_write(VMCS_EXIT_QUALIFICATION, 4);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_EPT_VIOLATION), EXIT_STOP);
-    assert_non_null(strstr(g->stop_reason, "executes from guest-physical 0xc0000000"));
-    test_guest_free(g);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_EPT_VIOLATION), EXIT_STOP);
+    assert_non_null(strstr(vm->stop_reason, "executes from guest-physical 0xc0000000"));
+    test_vm_free(vm);
 }
 
 static void interrupted_event_is_delivered_again(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("vec", 1 << 20);
+    struct vm *vm = test_vm_new("vec", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_IDT_VECTORING_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     vmcs_write(VMCS_IDT_VECTORING_ERROR, 0x18);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_PREEMPTION_TIMER), EXIT_YIELD);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_PREEMPTION_TIMER), EXIT_YIELD);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0x18);
-    test_guest_free(g);
+    test_vm_free(vm);
 }
 
 static void instruction_exits_never_redeliver(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("ins", 1 << 20);
+    struct vm *vm = test_vm_new("ins", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_IDT_VECTORING_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_GP);
-    g->vcpu.gpr[REG_RAX] = HC_VERSION;
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_VMCALL), EXIT_ADVANCE);
+    vcpu->gpr[REG_RAX] = HC_VERSION;
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_VMCALL), EXIT_ADVANCE);
     assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
-    test_guest_free(g);
+    test_vm_free(vm);
 }
 
 static void host_nmi_is_dropped_and_exception_reflected(void **state)
 {
     (void)state;
-    struct guest *g = test_guest_new("nmi", 1 << 20);
+    struct vm *vm = test_vm_new("nmi", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
     assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
     vmcs_write(VMCS_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     vmcs_write(VMCS_EXIT_INTR_ERROR, 2);
-    assert_int_equal(exit_dispatch(g, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 2);
-    test_guest_free(g);
+    test_vm_free(vm);
 }
 
 int main(void)

@@ -12,12 +12,14 @@
 
 #define TYPE_PRIV_SW_EXCEPTION (5u << 8)
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("evt", 1 << 20);
+    vm = test_vm_new("evt", 1 << 20);
+    vcpu = test_vcpu(vm);
     memset(host_debug_regs, 0, sizeof(host_debug_regs));
     vmcs_write(VMCS_GUEST_RIP, 0x2000);
     return 0;
@@ -26,7 +28,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
@@ -34,7 +36,7 @@ static enum exit_result exception_exit(uint32_t info, uint64_t qual)
 {
     vmcs_write(VMCS_EXIT_INTR_INFO, INTR_INFO_VALID | info);
     vmcs_write(VMCS_EXIT_QUALIFICATION, qual);
-    return exit_dispatch(g, EXIT_REASON_EXCEPTION_NMI);
+    return exit_dispatch(vcpu, EXIT_REASON_EXCEPTION_NMI);
 }
 
 static void test_general_protection_reflected_with_error_code(void **state)
@@ -55,8 +57,8 @@ static void test_page_fault_reflected_with_cr2(void **state)
     vmcs_write(VMCS_EXIT_INTR_ERROR, 2);
     exception_exit(INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF, 0xdead000);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
-    assert_int_equal(g->vcpu.cr2, 0xdead000);
-    assert_true(g->vcpu.cr2_pending);
+    assert_int_equal(vcpu->cr2, 0xdead000);
+    assert_true(vcpu->cr2_pending);
 }
 
 static void test_int3_reflected_as_software_exception_past_the_instruction(void **state)

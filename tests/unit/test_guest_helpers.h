@@ -1,23 +1,25 @@
-/* Shared set-up for host tests that need a guest: calloc'd RAM, a reset soft VMCS, a UART. */
+/* Shared set-up for host tests that need a guest: a VM with one vCPU, calloc'd RAM, a reset
+ * soft VMCS (the vCPU's), a UART. */
 #ifndef TESSERA_TEST_GUEST_HELPERS_H
 #define TESSERA_TEST_GUEST_HELPERS_H
 
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 #include "host_stubs.h"
 #include "soft_vmcs.h"
 #include "vmx/vmcs.h"
 
-static inline struct guest *test_guest_new(const char *name, uint64_t ram_size)
+static inline struct vm *test_vm_new(const char *name, uint64_t ram_size)
 {
-    struct guest *g = calloc(1, sizeof(*g));
-    strncpy(g->name, name, sizeof(g->name) - 1);
-    g->ram = calloc(1, ram_size);
-    g->ram_size = ram_size;
-    g->state = GUEST_RUNNABLE;
-    uart_init(&g->uart, g->name);
+    struct vm *vm = calloc(1, sizeof(*vm));
+    strncpy(vm->name, name, sizeof(vm->name) - 1);
+    vm->ram = calloc(1, ram_size);
+    vm->ram_size = ram_size;
+    vm->state = VM_RUNNING;
+    vm_init_vcpus(vm, 1);
+    uart_init(&vm->uart, vm->name);
     soft_vmcs_reset();
     host_console_reset();
     /* 32-bit protected mode, CPL 0, as guests start */
@@ -25,13 +27,19 @@ static inline struct guest *test_guest_new(const char *name, uint64_t ram_size)
     vmcs_write(VMCS_GUEST_CS_AR, 0xC09B);
     vmcs_write(VMCS_GUEST_SS_AR, 0xC093);
     vmcs_write(VMCS_GUEST_RFLAGS, 0x2);
-    return g;
+    return vm;
 }
 
-static inline void test_guest_free(struct guest *g)
+/* The test VM's one vCPU, whose VMCS is the soft VMCS. */
+static inline struct vcpu *test_vcpu(struct vm *vm)
 {
-    free(g->ram);
-    free(g);
+    return &vm->vcpus[0];
+}
+
+static inline void test_vm_free(struct vm *vm)
+{
+    free(vm->ram);
+    free(vm);
 }
 
 #endif

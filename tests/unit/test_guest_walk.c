@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "emu/guest_walk.h"
 #include "soft_vmcs.h"
+#include "test_guest_helpers.h"
 #include "vmx/vmcs.h"
 
 #define RAM_SIZE (16ull << 20)
@@ -29,14 +30,14 @@
 #define PF_RSVD 8u
 #define PF_ID 16u
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 
 static int setup(void **state)
 {
     (void)state;
-    g = calloc(1, sizeof(*g));
-    g->ram = calloc(1, RAM_SIZE);
-    g->ram_size = RAM_SIZE;
+    vm = test_vm_new("walk", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     soft_vmcs_reset();
     return 0;
 }
@@ -44,15 +45,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    free(g->ram);
-    free(g);
+    test_vm_free(vm);
     return 0;
 }
 
-static void put32(uint64_t gpa, uint32_t v) { memcpy(g->ram + gpa, &v, 4); }
-static void put64(uint64_t gpa, uint64_t v) { memcpy(g->ram + gpa, &v, 8); }
-static uint32_t get32(uint64_t gpa) { uint32_t v; memcpy(&v, g->ram + gpa, 4); return v; }
-static uint64_t get64(uint64_t gpa) { uint64_t v; memcpy(&v, g->ram + gpa, 8); return v; }
+static void put32(uint64_t gpa, uint32_t v) { memcpy(vm->ram + gpa, &v, 4); }
+static void put64(uint64_t gpa, uint64_t v) { memcpy(vm->ram + gpa, &v, 8); }
+static uint32_t get32(uint64_t gpa) { uint32_t v; memcpy(&v, vm->ram + gpa, 4); return v; }
+static uint64_t get64(uint64_t gpa) { uint64_t v; memcpy(&v, vm->ram + gpa, 8); return v; }
 
 static void set_cpl(unsigned cpl)
 {
@@ -71,7 +71,7 @@ static uint64_t xlate_ok(uint64_t linear, enum walk_access acc)
 {
     uint64_t gpa = 0xdead;
     struct walk_fault f = { 0, 0 };
-    assert_int_equal(guest_linear_to_gpa(g, linear, acc, &gpa, &f), 0);
+    assert_int_equal(guest_linear_to_gpa(vcpu, linear, acc, &gpa, &f), 0);
     return gpa;
 }
 
@@ -79,7 +79,7 @@ static void xlate_fault(uint64_t linear, enum walk_access acc, uint64_t cr2, uin
 {
     uint64_t gpa = 0x5a5a;
     struct walk_fault f = { 0, 0xffff };
-    assert_int_equal(guest_linear_to_gpa(g, linear, acc, &gpa, &f), -1);
+    assert_int_equal(guest_linear_to_gpa(vcpu, linear, acc, &gpa, &f), -1);
     assert_int_equal(f.linear, cr2);
     assert_int_equal(f.error_code, error);
     assert_int_equal(gpa, 0x5a5a);
@@ -376,26 +376,26 @@ static void test_read_linear_across_pages(void **state)
     put64(0x13000 + 5 * 8, 0x7000000000ull | P);
     set_cpl(0);
     set_paging(CR0_PE | CR0_PG, 0x10000, CR4_PAE, EFER_LME | EFER_LMA | EFER_NXE);
-    memcpy(g->ram + 0x16ffc, "abcd", 4);
-    memcpy(g->ram + 0x1c000, "efgh", 4);
+    memcpy(vm->ram + 0x16ffc, "abcd", 4);
+    memcpy(vm->ram + 0x1c000, "efgh", 4);
     char buf[16];
     struct walk_fault f;
-    assert_int_equal(guest_read_linear(g, 0x3ffc, buf, 8, WALK_READ, &f), 0);
+    assert_int_equal(guest_read_linear(vcpu, 0x3ffc, buf, 8, WALK_READ, &f), 0);
     assert_memory_equal(buf, "abcdefgh", 8);
     /* bytes of a page mapped outside RAM read as the empty bus */
-    memcpy(g->ram + 0x1cffe, "ij", 2);
-    assert_int_equal(guest_read_linear(g, 0x4ffe, buf, 6, WALK_FETCH, &f), 0);
+    memcpy(vm->ram + 0x1cffe, "ij", 2);
+    assert_int_equal(guest_read_linear(vcpu, 0x4ffe, buf, 6, WALK_FETCH, &f), 0);
     assert_memory_equal(buf, "ij\xff\xff\xff\xff", 6);
     /* the second page faults: reported with its own address */
-    assert_int_equal(guest_read_linear(g, 0x5ffe, buf, 4, WALK_READ, &f), -1);
+    assert_int_equal(guest_read_linear(vcpu, 0x5ffe, buf, 4, WALK_READ, &f), -1);
     assert_int_equal(f.linear, 0x6000);
     assert_int_equal(f.error_code, 0);
     /* zero length reads nothing and succeeds */
-    assert_int_equal(guest_read_linear(g, 0x9000, buf, 0, WALK_READ, &f), 0);
+    assert_int_equal(guest_read_linear(vcpu, 0x9000, buf, 0, WALK_READ, &f), 0);
     /* paging off, RAM end straddled */
     set_paging(CR0_PE, 0, 0, 0);
-    memcpy(g->ram + RAM_SIZE - 2, "kl", 2);
-    assert_int_equal(guest_read_linear(g, RAM_SIZE - 2, buf, 4, WALK_READ, &f), 0);
+    memcpy(vm->ram + RAM_SIZE - 2, "kl", 2);
+    assert_int_equal(guest_read_linear(vcpu, RAM_SIZE - 2, buf, 4, WALK_READ, &f), 0);
     assert_memory_equal(buf, "kl\xff\xff", 4);
 }
 
@@ -404,8 +404,8 @@ static void test_inject_page_fault(void **state)
     (void)state;
     set_paging(CR0_PE | CR0_PG, 0, 0, 0);
     struct walk_fault f = { 0xffff800000003000ull, PF_W | PF_U };
-    assert_int_equal(guest_inject_page_fault(g, &f), EXIT_CONTINUE);
-    assert_int_equal(g->vcpu.cr2, 0xffff800000003000ull);
+    assert_int_equal(guest_inject_page_fault(vcpu, &f), EXIT_CONTINUE);
+    assert_int_equal(vcpu->cr2, 0xffff800000003000ull);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), PF_W | PF_U);

@@ -94,7 +94,8 @@
 #define CFG_SEG_MAX    12
 #define CFG_BLK_SIZE   20
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static struct mem_blkdev *disk;
 
 /* ---------------------------------------------------------------------------------------------
@@ -105,13 +106,13 @@ static struct mem_blkdev *disk;
 static uint32_t inp(uint16_t port, unsigned size)
 {
     uint32_t v = 0;
-    assert_int_equal(port_in(g, port, size, &v), EXIT_ADVANCE);
+    assert_int_equal(port_in(vm, port, size, &v), EXIT_ADVANCE);
     return size == 4 ? v : v & ((1u << (8 * size)) - 1);
 }
 
 static void outp(uint16_t port, unsigned size, uint32_t v)
 {
-    assert_int_equal(port_out(g, port, size, v), EXIT_ADVANCE);
+    assert_int_equal(port_out(vm, port, size, v), EXIT_ADVANCE);
 }
 
 /* raw_pci_read: type 1 serves registers below 256; with no extended-space method (no MMCONFIG,
@@ -269,7 +270,7 @@ static int lx_read_base(struct lx_pci_dev *d, unsigned index, bool rom)
         uint32_t hi_sz = rd(d, pos + 4, 4);
         /* The device must not answer at its old address while the BAR holds all ones. */
         if (toggled)
-            assert_int_equal(g->mmio_count, 0);
+            assert_int_equal(vm->mmio_count, 0);
         wr(d, pos + 4, 4, hi);
         l64 |= (uint64_t)hi << 32;
         sz64 |= (uint64_t)hi_sz << 32;
@@ -497,13 +498,13 @@ struct lx_iomap {
 static uint64_t lx_ioread(const struct lx_iomap *m, uint32_t off, unsigned size)
 {
     assert_true(m->len != 0 && off < m->len && size <= m->len - off);
-    return gpa_read(g, m->base + off, size);
+    return gpa_read(vm, m->base + off, size);
 }
 
 static void lx_iowrite(const struct lx_iomap *m, uint32_t off, unsigned size, uint64_t v)
 {
     assert_true(m->len != 0 && off < m->len && size <= m->len - off);
-    gpa_write(g, m->base + off, size, v);
+    gpa_write(vm, m->base + off, size, v);
 }
 
 struct lx_virtio {
@@ -852,11 +853,11 @@ static void lx_bind_virtio_blk(struct lx_virtio *v, struct lx_pci_dev *pdev, uin
     assert_true(vp_get_status(v) & LX_S_DRIVER_OK);
 }
 
-static void put16(uint64_t gpa, uint16_t x) { memcpy(g->ram + gpa, &x, 2); }
-static void put32(uint64_t gpa, uint32_t x) { memcpy(g->ram + gpa, &x, 4); }
-static void put64(uint64_t gpa, uint64_t x) { memcpy(g->ram + gpa, &x, 8); }
-static uint16_t get16(uint64_t gpa) { uint16_t x; memcpy(&x, g->ram + gpa, 2); return x; }
-static uint32_t get32(uint64_t gpa) { uint32_t x; memcpy(&x, g->ram + gpa, 4); return x; }
+static void put16(uint64_t gpa, uint16_t x) { memcpy(vm->ram + gpa, &x, 2); }
+static void put32(uint64_t gpa, uint32_t x) { memcpy(vm->ram + gpa, &x, 4); }
+static void put64(uint64_t gpa, uint64_t x) { memcpy(vm->ram + gpa, &x, 8); }
+static uint16_t get16(uint64_t gpa) { uint16_t x; memcpy(&x, vm->ram + gpa, 2); return x; }
+static uint32_t get32(uint64_t gpa) { uint32_t x; memcpy(&x, vm->ram + gpa, 4); return x; }
 
 static void put_desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
@@ -877,7 +878,7 @@ static uint16_t lx_submit(struct lx_virtio *v, uint32_t type, uint64_t sector, u
     put32(REQ_GPA, type);
     put32(REQ_GPA + 4, 0);              /* ioprio */
     put64(REQ_GPA + 8, sector);
-    g->ram[REQ_GPA + 16] = 0xEE;        /* the status byte, not yet written */
+    vm->ram[REQ_GPA + 16] = 0xEE;        /* the status byte, not yet written */
     unsigned n = 0;
     uint16_t write = device_writes ? LX_DESC_F_WRITE : 0;
     put_desc(INDIRECT_GPA, n, REQ_GPA, 16, LX_DESC_F_NEXT, (uint16_t)(n + 1)); n++;
@@ -926,7 +927,8 @@ static uint8_t lx_interrupt(struct lx_virtio *v, bool *got, uint32_t *id, uint32
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("linux", RAM_SIZE);
+    vm = test_vm_new("linux", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     disk = mem_blkdev_new(DISK_SECTORS, 512, 0);
     struct gpt_partition p;
     struct minidisk md;
@@ -935,7 +937,7 @@ static int setup(void **state)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
-    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), 0);
+    assert_int_equal(virtio_blk_pci_attach(vm, &md, NULL), 0);
     for (unsigned s = 0; s < 16; s++)
         for (unsigned i = 0; i < 512; i++)
             mem_blkdev_sector(disk, PART_FIRST + s)[i] = (uint8_t)(s * 31 + i * 7 + 3);
@@ -948,9 +950,9 @@ static int teardown(void **state)
 {
     (void)state;
     assert_true(mem_blkdev_all_within(disk, PART_FIRST, PART_LAST));
-    virtio_blk_pci_detach(g);
+    virtio_blk_pci_detach(vm);
     mem_blkdev_free(disk);
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
@@ -978,10 +980,10 @@ static void test_conf1_detection(void **state)
     assert_true(conf1_read(0xFF, 0, PCI_VENDOR_ID, 4, &x));
     assert_int_equal(x, 0xFFFFFFFFu);
     /* No host: the latch reads back as the empty bus. */
-    struct pci_host *h = g->pci;
-    g->pci = NULL;
+    struct pci_host *h = vm->pci;
+    vm->pci = NULL;
     assert_false(lx_check_type1());
-    g->pci = h;
+    vm->pci = h;
 }
 
 /* pci_scan_root_bus: exactly the host bridge and the virtio-blk function, each as Linux must
@@ -1023,8 +1025,8 @@ static void test_enumeration(void **state)
     for (unsigned r = 1; r < 7; r++)
         assert_int_equal(vd->res[r].size, 0);
     /* Sizing left the BAR as it was and decoding on. */
-    assert_int_equal(pci_function_bar_address(&virtio_blk_pci_transport(g)->fn, 0), vd->res[0].start);
-    assert_int_equal(gpa_read(g, vd->res[0].start + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+    assert_int_equal(pci_function_bar_address(&virtio_blk_pci_transport(vm)->fn, 0), vd->res[0].start);
+    assert_int_equal(gpa_read(vm, vd->res[0].start + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
     /* Capabilities: vendor-specific only - no MSI, MSI-X, PM, PCIe, PCI-X, EA, VPD. */
     assert_int_equal(vd->msi_cap, 0);
     assert_int_equal(vd->msix_cap, 0);
@@ -1087,11 +1089,11 @@ static void test_bar_reassignment(void **state)
     assert_non_null(vd);
     uint64_t old = vd->res[0].start;
     lx_update_resource(vd, 0, 0x800000000ull);
-    assert_int_equal(gpa_read(g, old + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
-    assert_int_equal(gpa_read(g, 0x800000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+    assert_int_equal(gpa_read(vm, old + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
+    assert_int_equal(gpa_read(vm, 0x800000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
     lx_update_resource(vd, 0, 0xFEB00000ull);
-    assert_int_equal(gpa_read(g, 0x800000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
-    assert_int_equal(g->mmio_count, 1);
+    assert_int_equal(gpa_read(vm, 0x800000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
+    assert_int_equal(vm->mmio_count, 1);
     /* Re-sizing at the new place gives the same resource. */
     lx_read_base(vd, 0, false);
     assert_int_equal(vd->res[0].start, 0xFEB00000ull);
@@ -1106,7 +1108,7 @@ static void test_bar_reassignment(void **state)
 static void test_probe_to_first_read(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     lx_pci_subsys_init();
     struct lx_pci_dev *vd = lx_virtio_pci_match();
     assert_non_null(vd);
@@ -1135,7 +1137,7 @@ static void test_probe_to_first_read(void **state)
     assert_false(has(&lv, LX_VIRTIO_F_ACCESS_PLAT));
     assert_false(has(&lv, LX_VIRTIO_F_RING_PACKED));
     assert_false(has(&lv, LX_VIRTIO_F_RING_RESET));
-    assert_int_equal(virtio_blk_pci_device(g)->driver_features, lv.features);
+    assert_int_equal(virtio_blk_pci_device(vm)->driver_features, lv.features);
 
     /* virtblk_probe's view. */
     assert_int_equal(lv.sg_elems, VIRTQ_MAX_SIZE - 2);
@@ -1146,7 +1148,7 @@ static void test_probe_to_first_read(void **state)
     assert_int_equal(lv.num, VIRTQ_MAX_SIZE);
     assert_int_equal(vp_get_status(&lv), LX_S_ACKNOWLEDGE | LX_S_DRIVER | LX_S_FEATURES_OK | LX_S_DRIVER_OK);
     /* The device took the rings where Linux put them. */
-    struct virtq *q = &virtio_blk_pci_device(g)->vq[0];
+    struct virtq *q = &virtio_blk_pci_device(vm)->vq[0];
     assert_true(q->enabled);
     assert_int_equal(q->size, lv.num);
     assert_int_equal(q->desc_gpa, lv.desc);
@@ -1163,7 +1165,7 @@ static void test_probe_to_first_read(void **state)
     assert_false(pci_function_intx_asserted(&vp->fn));
 
     /* blk_add_partitions -> read_part_sector(0): one 4 KiB page, a 3-entry indirect chain. */
-    memset(g->ram + PAGE_GPA, 0, PAGE_SIZE);
+    memset(vm->ram + PAGE_GPA, 0, PAGE_SIZE);
     uint16_t head = lx_submit(&lv, VIRTIO_BLK_T_IN, 0, PAGE_GPA, PAGE_SIZE, true);
     assert_int_equal(vp->stats.notifies, 1);
     /* The device raises INTx (level, pin A) and its status bit; vp_interrupt acknowledges. */
@@ -1174,9 +1176,9 @@ static void test_probe_to_first_read(void **state)
     assert_true(got);
     assert_int_equal(id, head);
     assert_int_equal(len, PAGE_SIZE + 1);               /* data + status */
-    assert_int_equal(g->ram[REQ_GPA + 16], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[REQ_GPA + 16], VIRTIO_BLK_S_OK);
     for (unsigned s = 0; s < PAGE_SIZE / 512; s++)
-        assert_memory_equal(g->ram + PAGE_GPA + 512 * s, mem_blkdev_sector(disk, PART_FIRST + s), 512);
+        assert_memory_equal(vm->ram + PAGE_GPA + 512 * s, mem_blkdev_sector(disk, PART_FIRST + s), 512);
     /* ISR is read-to-clear and the line dropped with it. */
     assert_false(pci_function_intx_asserted(&vp->fn));
     assert_int_equal(lx_interrupt(&lv, &got, &id, &len), 0);
@@ -1185,7 +1187,7 @@ static void test_probe_to_first_read(void **state)
     assert_int_equal(vp->stats.bad_accesses, 0);
     assert_int_equal(vp->stats.ignored_notifies, 0);
     assert_int_equal(vp->stats.refused_features, 0);
-    assert_false(virtio_blk_pci_device(g)->needs_reset);
+    assert_false(virtio_blk_pci_device(vm)->needs_reset);
 }
 
 /* Write-back cache: a write, then the flush Linux sends (FLUSH negotiated), both completed
@@ -1193,29 +1195,29 @@ static void test_probe_to_first_read(void **state)
 static void test_write_flush_and_range(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     lx_pci_subsys_init();
     lx_bind_virtio_blk(&lv, lx_virtio_pci_match(), NULL);
     bool got;
     uint32_t id, len;
     for (unsigned i = 0; i < 1024; i++)
-        g->ram[PAGE_GPA + i] = (uint8_t)(i ^ 0x5A);
+        vm->ram[PAGE_GPA + i] = (uint8_t)(i ^ 0x5A);
     uint16_t head = lx_submit(&lv, VIRTIO_BLK_T_OUT, 100, PAGE_GPA, 1024, false);
     assert_int_equal(lx_interrupt(&lv, &got, &id, &len), LX_ISR_QUEUE);
     assert_true(got && id == head && len == 1);
-    assert_int_equal(g->ram[REQ_GPA + 16], VIRTIO_BLK_S_OK);
-    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 100), g->ram + PAGE_GPA, 512);
-    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 101), g->ram + PAGE_GPA + 512, 512);
-    uint64_t flushes = virtio_blk_pci_device(g)->stats.flushes;
+    assert_int_equal(vm->ram[REQ_GPA + 16], VIRTIO_BLK_S_OK);
+    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 100), vm->ram + PAGE_GPA, 512);
+    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 101), vm->ram + PAGE_GPA + 512, 512);
+    uint64_t flushes = virtio_blk_pci_device(vm)->stats.flushes;
     head = lx_submit(&lv, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
     assert_int_equal(lx_interrupt(&lv, &got, &id, &len), LX_ISR_QUEUE);
     assert_true(got && id == head);
-    assert_int_equal(g->ram[REQ_GPA + 16], VIRTIO_BLK_S_OK);
-    assert_int_equal(virtio_blk_pci_device(g)->stats.flushes, flushes + 1);
+    assert_int_equal(vm->ram[REQ_GPA + 16], VIRTIO_BLK_S_OK);
+    assert_int_equal(virtio_blk_pci_device(vm)->stats.flushes, flushes + 1);
     head = lx_submit(&lv, VIRTIO_BLK_T_IN, lv.capacity, PAGE_GPA, 512, true);
     assert_int_equal(lx_interrupt(&lv, &got, &id, &len), LX_ISR_QUEUE);
     assert_true(got && id == head);
-    assert_int_equal(g->ram[REQ_GPA + 16], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[REQ_GPA + 16], VIRTIO_BLK_S_IOERR);
     assert_int_equal(vp_get_status(&lv), 0x0F);
     assert_int_equal(vp->stats.bad_accesses, 0);
 }
@@ -1226,7 +1228,7 @@ static void test_write_flush_and_range(void **state)
 static void test_config_change_interrupt(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     lx_pci_subsys_init();
     lx_bind_virtio_blk(&lv, lx_virtio_pci_match(), NULL);
     host_console_reset();
@@ -1251,7 +1253,7 @@ static void test_config_change_interrupt(void **state)
 static void test_remove_and_rebind(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     lx_pci_subsys_init();
     struct lx_pci_dev *vd = lx_virtio_pci_match();
     lx_bind_virtio_blk(&lv, vd, NULL);
@@ -1265,12 +1267,12 @@ static void test_remove_and_rebind(void **state)
     assert_int_equal(vp_get_status(&lv), 0);            /* virtio_dev_remove: WARN_ON_ONCE(get_status) */
     lx_add_status(&lv, LX_S_ACKNOWLEDGE);
     /* Rebind: the ring memory is new (zeroed) as Linux allocates it again. */
-    memset(g->ram + VRING_GPA, 0, INDIRECT_GPA - VRING_GPA);
+    memset(vm->ram + VRING_GPA, 0, INDIRECT_GPA - VRING_GPA);
     lx_bind_virtio_blk(&lv, vd, NULL);
     uint16_t head = lx_submit(&lv, VIRTIO_BLK_T_IN, 3, PAGE_GPA, 512, true);
     assert_int_equal(lx_interrupt(&lv, &got, &id, &len), LX_ISR_QUEUE);
     assert_true(got && id == head && len == 513);
-    assert_memory_equal(g->ram + PAGE_GPA, mem_blkdev_sector(disk, PART_FIRST + 3), 512);
+    assert_memory_equal(vm->ram + PAGE_GPA, mem_blkdev_sector(disk, PART_FIRST + 3), 512);
     assert_int_equal(vp->stats.bad_accesses, 0);
 }
 
@@ -1278,10 +1280,10 @@ static void test_remove_and_rebind(void **state)
 static void test_read_only_disk(void **state)
 {
     (void)state;
-    struct minidisk md = virtio_blk_pci_device(g)->md;
-    virtio_blk_pci_detach(g);
+    struct minidisk md = virtio_blk_pci_device(vm)->md;
+    virtio_blk_pci_detach(vm);
     md.read_only = true;
-    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), 0);
+    assert_int_equal(virtio_blk_pci_attach(vm, &md, NULL), 0);
     lx_pci_subsys_init();
     lx_bind_virtio_blk(&lv, lx_virtio_pci_match(), NULL);
     assert_true(has(&lv, LX_BLK_F_RO));
@@ -1290,7 +1292,7 @@ static void test_read_only_disk(void **state)
     lx_submit(&lv, VIRTIO_BLK_T_OUT, 0, PAGE_GPA, 512, false);
     assert_int_equal(lx_interrupt(&lv, &got, &id, &len), LX_ISR_QUEUE);
     assert_true(got);
-    assert_int_equal(g->ram[REQ_GPA + 16], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[REQ_GPA + 16], VIRTIO_BLK_S_IOERR);
 }
 
 int main(void)

@@ -17,6 +17,7 @@
 #include "host_stubs.h"
 #include "mem/gpa_bus.h"
 #include "soft_vmcs.h"
+#include "test_guest_helpers.h"
 #include "vmx/vmcs.h"
 #include "x86.h"
 
@@ -31,7 +32,8 @@
 #define PT_FIRST   0x1000ull        /* page tables live in [PT_FIRST, PT_END) */
 #define PT_END     0x5000ull
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 
 /* ---- a device that logs every access ---- */
 
@@ -69,9 +71,9 @@ static void expect_dev_op(unsigned i, int write, uint64_t offset, unsigned size,
 
 /* ---- guest set-up ---- */
 
-static void put64(uint64_t gpa, uint64_t v) { memcpy(g->ram + gpa, &v, 8); }
-static uint64_t get64(uint64_t gpa) { uint64_t v; memcpy(&v, g->ram + gpa, 8); return v; }
-static uint32_t get32(uint64_t gpa) { uint32_t v; memcpy(&v, g->ram + gpa, 4); return v; }
+static void put64(uint64_t gpa, uint64_t v) { memcpy(vm->ram + gpa, &v, 8); }
+static uint64_t get64(uint64_t gpa) { uint64_t v; memcpy(&v, vm->ram + gpa, 8); return v; }
+static uint32_t get32(uint64_t gpa) { uint32_t v; memcpy(&v, vm->ram + gpa, 4); return v; }
 
 /* Identity map: 4 KiB pages for the first 2 MiB (HOLE left out), 2 MiB pages up to 1 GiB,
  * 1 GiB pages up to 4 GiB and for the GiB at EMPTY_HIGH. */
@@ -141,15 +143,12 @@ static void real_mode(void)
 static int setup(void **state)
 {
     (void)state;
-    g = calloc(1, sizeof(*g));
-    g->ram = calloc(1, RAM_SIZE);
-    g->ram_size = RAM_SIZE;
-    strcpy(g->name, "emu");
-    uart_init(&g->uart, g->name);
+    vm = test_vm_new("emu", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     soft_vmcs_reset();
     host_console_reset();
     build_page_tables();
-    assert_int_equal(gpa_add_mmio(g, DEV, 0x1000, &dev_mmio, &dev_log), 0);
+    assert_int_equal(gpa_add_mmio(vm, DEV, 0x1000, &dev_mmio, &dev_log), 0);
     dev_ops = 0;
     dev_read_value = 0;
     dev_read_step = 0;
@@ -162,8 +161,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    free(g->ram);
-    free(g);
+    test_vm_free(vm);
     return 0;
 }
 
@@ -171,12 +169,12 @@ static int teardown(void **state)
 
 static void code(const uint8_t *b, size_t n)
 {
-    memcpy(g->ram + CODE, b, n);
+    memcpy(vm->ram + CODE, b, n);
     vmcs_write(VMCS_GUEST_RIP, code_rip);
 }
 
-static uint64_t reg(unsigned r) { return vcpu_gpr_read(&g->vcpu, r); }
-static void set_reg(unsigned r, uint64_t v) { vcpu_gpr_write(&g->vcpu, r, v); }
+static uint64_t reg(unsigned r) { return vcpu_gpr_read(vcpu, r); }
+static void set_reg(unsigned r, uint64_t v) { vcpu_gpr_write(vcpu, r, v); }
 static uint64_t rip(void) { return vmcs_read(VMCS_GUEST_RIP); }
 
 /* Run one emulation that must complete: RIP advances by n, nothing injected. exit_gpa is what
@@ -185,10 +183,10 @@ static void run_done(const uint8_t *b, size_t n, uint64_t exit_gpa)
 {
     code(b, n);
     vmcs_write(VMCS_ENTRY_INTR_INFO, 0);        /* what an earlier case injected has been delivered */
-    assert_int_equal(mmio_emulate(g, exit_gpa), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, exit_gpa), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip + n);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
-    assert_int_equal(g->state, GUEST_RUNNABLE);
+    assert_int_equal(vm->state, VM_RUNNING);
 }
 
 static void run(const uint8_t *b, size_t n)
@@ -202,7 +200,7 @@ static void run_fault(const uint8_t *b, size_t n, uint8_t vector, bool has_error
     unsigned ops = dev_ops;
     code(b, n);
     vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
-    assert_int_equal(mmio_emulate(g, ~0ull), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, ~0ull), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
     uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
     if (has_error)
@@ -211,7 +209,7 @@ static void run_fault(const uint8_t *b, size_t n, uint8_t vector, bool has_error
     if (has_error)
         assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), error);
     assert_int_equal(dev_ops, ops);
-    assert_int_equal(g->state, GUEST_RUNNABLE);
+    assert_int_equal(vm->state, VM_RUNNING);
 }
 
 /* What the CPU reports with an EPT violation for a data access at linear. */
@@ -345,15 +343,15 @@ static void test_stores_dropped(void **state)
     for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
         code(stores[i].b, stores[i].len);
         uint8_t *before = malloc(RAM_SIZE);
-        memcpy(before, g->ram, RAM_SIZE);
+        memcpy(before, vm->ram, RAM_SIZE);
         for (unsigned r = 0; r < 16; r++)
             set_reg(r, INIT);
         set_reg(REG_RAX, EMPTY + 0x40);
         set_reg(REG_RBX, EMPTY + 0x40);
         run_done(stores[i].b, stores[i].len, EMPTY + 0x40);
         /* Only accessed bits in the page tables may change */
-        assert_memory_equal(before, g->ram, PT_FIRST);
-        assert_memory_equal(before + PT_END, g->ram + PT_END, RAM_SIZE - PT_END);
+        assert_memory_equal(before, vm->ram, PT_FIRST);
+        assert_memory_equal(before + PT_END, vm->ram + PT_END, RAM_SIZE - PT_END);
         for (unsigned r = 0; r < 16; r++)
             assert_int_equal(reg(r), r == REG_RAX || r == REG_RBX ? EMPTY + 0x40 : INIT);
         free(before);
@@ -421,43 +419,43 @@ static void test_gpa_bus(void **state)
 {
     (void)state;
     /* empty bus: all ones of the access size */
-    assert_int_equal(gpa_read(g, EMPTY, 1), 0xff);
-    assert_int_equal(gpa_read(g, EMPTY, 2), 0xffff);
-    assert_int_equal(gpa_read(g, EMPTY, 4), 0xffffffffull);
-    assert_int_equal(gpa_read(g, EMPTY, 8), ~0ull);
+    assert_int_equal(gpa_read(vm, EMPTY, 1), 0xff);
+    assert_int_equal(gpa_read(vm, EMPTY, 2), 0xffff);
+    assert_int_equal(gpa_read(vm, EMPTY, 4), 0xffffffffull);
+    assert_int_equal(gpa_read(vm, EMPTY, 8), ~0ull);
     /* the top of the address space does not wrap around to RAM at 0 */
-    g->ram[0] = 0x3c;
-    assert_int_equal(gpa_read(g, ~0ull - 3, 8), ~0ull);
-    gpa_write(g, ~0ull, 8, 0x1111111111111111ull);
-    assert_int_equal(g->ram[0], 0x3c);
-    assert_int_equal(g->ram[1], 0);
+    vm->ram[0] = 0x3c;
+    assert_int_equal(gpa_read(vm, ~0ull - 3, 8), ~0ull);
+    gpa_write(vm, ~0ull, 8, 0x1111111111111111ull);
+    assert_int_equal(vm->ram[0], 0x3c);
+    assert_int_equal(vm->ram[1], 0);
     /* RAM */
-    gpa_write(g, DATA, 8, 0x0102030405060708ull);
-    assert_int_equal(gpa_read(g, DATA, 8), 0x0102030405060708ull);
-    assert_int_equal(gpa_read(g, DATA + 1, 2), 0x0607);
+    gpa_write(vm, DATA, 8, 0x0102030405060708ull);
+    assert_int_equal(gpa_read(vm, DATA, 8), 0x0102030405060708ull);
+    assert_int_equal(gpa_read(vm, DATA + 1, 2), 0x0607);
     /* straddling the end of RAM: byte by byte */
-    gpa_write(g, RAM_SIZE - 2, 4, 0xaabbccddull);
-    assert_int_equal(g->ram[RAM_SIZE - 2], 0xdd);
-    assert_int_equal(g->ram[RAM_SIZE - 1], 0xcc);
-    assert_int_equal(gpa_read(g, RAM_SIZE - 2, 4), 0xffffccddull);
-    assert_int_equal(gpa_read(g, RAM_SIZE - 1, 8), 0xffffffffffffffccull);
+    gpa_write(vm, RAM_SIZE - 2, 4, 0xaabbccddull);
+    assert_int_equal(vm->ram[RAM_SIZE - 2], 0xdd);
+    assert_int_equal(vm->ram[RAM_SIZE - 1], 0xcc);
+    assert_int_equal(gpa_read(vm, RAM_SIZE - 2, 4), 0xffffccddull);
+    assert_int_equal(gpa_read(vm, RAM_SIZE - 1, 8), 0xffffffffffffffccull);
     /* straddling the start and end of a device: device sees byte accesses at its offsets */
     dev_read_value = 0x5a;
-    assert_int_equal(gpa_read(g, DEV - 2, 4), 0x5a5affffull);
+    assert_int_equal(gpa_read(vm, DEV - 2, 4), 0x5a5affffull);
     expect_dev_op(0, 0, 0, 1, 0);
     expect_dev_op(1, 0, 1, 1, 0);
-    gpa_write(g, DEV + 0xffe, 4, 0x11223344);
+    gpa_write(vm, DEV + 0xffe, 4, 0x11223344);
     expect_dev_op(2, 1, 0xffe, 1, 0x44);
     expect_dev_op(3, 1, 0xfff, 1, 0x33);
     assert_int_equal(dev_ops, 4);
     /* a wide device read is masked to the access size */
     dev_read_value = ~0ull;
-    assert_int_equal(gpa_read(g, DEV, 2), 0xffff);
+    assert_int_equal(gpa_read(vm, DEV, 2), 0xffff);
     expect_dev_op(4, 0, 0, 2, 0);
     /* sizes outside 1..8 do nothing */
-    gpa_write(g, DATA, 0, 0);
-    gpa_write(g, DATA, 9, 0);
-    assert_int_equal(gpa_read(g, DATA, 8), 0x0102030405060708ull);
+    gpa_write(vm, DATA, 0, 0);
+    gpa_write(vm, DATA, 9, 0);
+    assert_int_equal(gpa_read(vm, DATA, 8), 0x0102030405060708ull);
     assert_int_equal(dev_ops, 5);
 }
 
@@ -465,31 +463,31 @@ static void test_gpa_add_mmio(void **state)
 {
     (void)state;
     /* DEV [0xfed00000, +0x1000) is registered by setup */
-    assert_int_equal(gpa_add_mmio(g, RAM_SIZE - 0x1000, 0x1000, &dev_mmio, NULL), -1);  /* RAM */
-    assert_int_equal(gpa_add_mmio(g, 0, 1, &dev_mmio, NULL), -1);
-    assert_int_equal(gpa_add_mmio(g, RAM_SIZE, 0, &dev_mmio, NULL), -1);               /* empty */
-    assert_int_equal(gpa_add_mmio(g, DEV + 0xfff, 1, &dev_mmio, NULL), -1);           /* overlap */
-    assert_int_equal(gpa_add_mmio(g, DEV - 1, 2, &dev_mmio, NULL), -1);
-    assert_int_equal(gpa_add_mmio(g, DEV - 0x100, 0x10000, &dev_mmio, NULL), -1);     /* covers */
-    assert_int_equal(gpa_add_mmio(g, ~0ull - 0xff, 0x200, &dev_mmio, NULL), -1);      /* wraps */
-    assert_int_equal(gpa_add_mmio(g, 1ull << 40, ~0ull, &dev_mmio, NULL), -1);
-    assert_int_equal(gpa_add_mmio(g, RAM_SIZE, 0x1000, NULL, NULL), -1);
+    assert_int_equal(gpa_add_mmio(vm, RAM_SIZE - 0x1000, 0x1000, &dev_mmio, NULL), -1);  /* RAM */
+    assert_int_equal(gpa_add_mmio(vm, 0, 1, &dev_mmio, NULL), -1);
+    assert_int_equal(gpa_add_mmio(vm, RAM_SIZE, 0, &dev_mmio, NULL), -1);               /* empty */
+    assert_int_equal(gpa_add_mmio(vm, DEV + 0xfff, 1, &dev_mmio, NULL), -1);           /* overlap */
+    assert_int_equal(gpa_add_mmio(vm, DEV - 1, 2, &dev_mmio, NULL), -1);
+    assert_int_equal(gpa_add_mmio(vm, DEV - 0x100, 0x10000, &dev_mmio, NULL), -1);     /* covers */
+    assert_int_equal(gpa_add_mmio(vm, ~0ull - 0xff, 0x200, &dev_mmio, NULL), -1);      /* wraps */
+    assert_int_equal(gpa_add_mmio(vm, 1ull << 40, ~0ull, &dev_mmio, NULL), -1);
+    assert_int_equal(gpa_add_mmio(vm, RAM_SIZE, 0x1000, NULL, NULL), -1);
     static const struct mmio_ops half = { dev_read, NULL };
-    assert_int_equal(gpa_add_mmio(g, RAM_SIZE, 0x1000, &half, NULL), -1);
-    assert_int_equal(g->mmio_count, 1);
+    assert_int_equal(gpa_add_mmio(vm, RAM_SIZE, 0x1000, &half, NULL), -1);
+    assert_int_equal(vm->mmio_count, 1);
     /* adjacent regions and one ending at the very top are fine */
-    assert_int_equal(gpa_add_mmio(g, DEV + 0x1000, 0x1000, &dev_mmio, &dev_log), 0);
-    assert_int_equal(gpa_add_mmio(g, RAM_SIZE, 0x1000, &dev_mmio, &dev_log), 0);
-    assert_int_equal(gpa_add_mmio(g, ~0ull - 0xfff, 0x1000, &dev_mmio, &dev_log), 0);
-    assert_int_equal(g->mmio_count, GUEST_MAX_MMIO);
+    assert_int_equal(gpa_add_mmio(vm, DEV + 0x1000, 0x1000, &dev_mmio, &dev_log), 0);
+    assert_int_equal(gpa_add_mmio(vm, RAM_SIZE, 0x1000, &dev_mmio, &dev_log), 0);
+    assert_int_equal(gpa_add_mmio(vm, ~0ull - 0xfff, 0x1000, &dev_mmio, &dev_log), 0);
+    assert_int_equal(vm->mmio_count, GUEST_MAX_MMIO);
     /* table full */
-    assert_int_equal(gpa_add_mmio(g, 0x100000000ull, 0x1000, &dev_mmio, &dev_log), -1);
+    assert_int_equal(gpa_add_mmio(vm, 0x100000000ull, 0x1000, &dev_mmio, &dev_log), -1);
     /* the top region works; a read running past its end (and the address space) gets the
      * region's bytes and empty-bus ones, never RAM at 0 */
     dev_read_value = 0x42;
-    assert_int_equal(gpa_read(g, ~0ull - 3, 4), 0x42);
+    assert_int_equal(gpa_read(vm, ~0ull - 3, 4), 0x42);
     expect_dev_op(0, 0, 0xffc, 4, 0);
-    assert_int_equal(gpa_read(g, ~0ull - 1, 4), 0xffff4242ull);
+    assert_int_equal(gpa_read(vm, ~0ull - 1, 4), 0xffff4242ull);
     expect_dev_op(1, 0, 0xffe, 1, 0);
     expect_dev_op(2, 0, 0xfff, 1, 0);
     assert_int_equal(dev_ops, 3);
@@ -541,19 +539,19 @@ static void test_rep_movs_both_directions(void **state)
 {
     (void)state;
     /* empty bus -> RAM, forwards */
-    memset(g->ram + DATA, 0, 64);
+    memset(vm->ram + DATA, 0, 64);
     set_reg(REG_RSI, EMPTY);
     set_reg(REG_RDI, DATA);
     set_reg(REG_RCX, 8);
     run_done(BYTES(0xf3, 0xa4), EMPTY);
     assert_int_equal(get64(DATA), ~0ull);
-    assert_int_equal(g->ram[DATA + 8], 0);
+    assert_int_equal(vm->ram[DATA + 8], 0);
     assert_int_equal(reg(REG_RSI), EMPTY + 8);
     assert_int_equal(reg(REG_RDI), DATA + 8);
     assert_int_equal(reg(REG_RCX), 0);
 
     /* DF=1: backwards, dwords */
-    memset(g->ram + DATA, 0, 64);
+    memset(vm->ram + DATA, 0, 64);
     vmcs_write(VMCS_GUEST_RFLAGS, 2 | RFLAGS_DF);
     set_reg(REG_RSI, EMPTY + 0x100);
     set_reg(REG_RDI, DATA + 0x10);
@@ -568,7 +566,7 @@ static void test_rep_movs_both_directions(void **state)
 
     /* RAM -> device, backwards, words */
     for (unsigned i = 0; i < 16; i++)
-        g->ram[DATA + i] = (uint8_t)(0xa0 + i);
+        vm->ram[DATA + i] = (uint8_t)(0xa0 + i);
     set_reg(REG_RSI, DATA + 6);
     set_reg(REG_RDI, DEV + 0x106);
     set_reg(REG_RCX, 3);
@@ -610,10 +608,10 @@ static void test_string_address_size(void **state)
     set_reg(REG_RDI, 0xaaaa00000000fffeull);
     set_reg(REG_RCX, 0x5555000000000002ull);
     run_done(BYTES(0xf3, 0xab), 0x1fffe);
-    assert_int_equal(g->ram[0x1fffe], 0x34);
-    assert_int_equal(g->ram[0x1ffff], 0x12);
-    assert_int_equal(g->ram[0x10000], 0x34);
-    assert_int_equal(g->ram[0x10001], 0x12);
+    assert_int_equal(vm->ram[0x1fffe], 0x34);
+    assert_int_equal(vm->ram[0x1ffff], 0x12);
+    assert_int_equal(vm->ram[0x10000], 0x34);
+    assert_int_equal(vm->ram[0x10001], 0x12);
     assert_int_equal(reg(REG_RDI), 0xaaaa000000000002ull);
     assert_int_equal(reg(REG_RCX), 0x5555000000000000ull);
 }
@@ -622,7 +620,7 @@ static void test_string_segments(void **state)
 {
     (void)state;
     for (unsigned i = 0; i < 16; i++)
-        g->ram[DATA + i] = (uint8_t)(0x10 + i);
+        vm->ram[DATA + i] = (uint8_t)(0x10 + i);
     /* 32-bit: DS by default, an override replaces it, the destination is always ES */
     prot32_mode();
     vmcs_write(VMCS_GUEST_DS_BASE, DATA);
@@ -664,13 +662,13 @@ static void test_string_page_fault(void **state)
     set_reg(REG_RDI, HOLE - 16);
     set_reg(REG_RCX, 4);
     code(BYTES(0xf3, 0x48, 0xab));
-    assert_int_equal(mmio_emulate(g, HOLE - 16), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, HOLE - 16), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
     assert_int_equal(reg(REG_RCX), 2);
     assert_int_equal(reg(REG_RDI), HOLE);
     assert_int_equal(get64(HOLE - 16), 0x5a5a5a5a5a5a5a5aull);
     assert_int_equal(get64(HOLE), 0);
-    assert_int_equal(g->vcpu.cr2, HOLE);
+    assert_int_equal(vcpu->cr2, HOLE);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 2);    /* write, not present */
@@ -682,10 +680,10 @@ static void test_string_page_fault(void **state)
     set_reg(REG_RDI, DEV);
     set_reg(REG_RCX, 1);
     code(BYTES(0xf3, 0xa4));
-    assert_int_equal(mmio_emulate(g, DEV), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, DEV), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
     assert_int_equal(reg(REG_RCX), 1);
-    assert_int_equal(g->vcpu.cr2, HOLE + 8);
+    assert_int_equal(vcpu->cr2, HOLE + 8);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
     assert_int_equal(dev_ops, 0);
 
@@ -694,7 +692,7 @@ static void test_string_page_fault(void **state)
     long_mode();
     set_reg(REG_RDI, 0x0000800000000000ull);
     code(BYTES(0xaa));
-    assert_int_equal(mmio_emulate(g, EMPTY), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, EMPTY), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
@@ -710,13 +708,13 @@ static void test_rep_cut_off(void **state)
     set_reg(REG_RCX, 2 * n + 100);
     code(BYTES(0xf3, 0xaa));
     for (uint64_t done = 0; done < 2 * n; done += n) {
-        assert_int_equal(mmio_emulate(g, EMPTY + done), EXIT_CONTINUE);
+        assert_int_equal(mmio_emulate(vcpu, EMPTY + done), EXIT_CONTINUE);
         assert_int_equal(rip(), code_rip);              /* re-executed by the CPU */
         assert_int_equal(reg(REG_RCX), 2 * n + 100 - done - n);
         assert_int_equal(reg(REG_RDI), EMPTY + done + n);
         assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
     }
-    assert_int_equal(mmio_emulate(g, EMPTY + 2 * n), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, EMPTY + 2 * n), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip + 2);
     assert_int_equal(reg(REG_RCX), 0);
     assert_int_equal(reg(REG_RDI), EMPTY + 2 * n + 100);
@@ -732,10 +730,10 @@ static void test_undecodable_stops_guest(void **state)
 {
     (void)state;
     code(BYTES(0x90, 0x90, 0x0f, 0x0b));
-    assert_int_equal(mmio_emulate(g, EMPTY), EXIT_STOP);
-    assert_int_equal(g->state, GUEST_ENDED);
-    assert_int_equal(g->outcome, OUTCOME_STOPPED);
-    assert_non_null(strstr(g->stop_reason, "cannot emulate instruction at RIP 100000: bytes 90 90 0f 0b"));
+    assert_int_equal(mmio_emulate(vcpu, EMPTY), EXIT_STOP);
+    assert_int_equal(vm->state, VM_ENDED);
+    assert_int_equal(vm->outcome, OUTCOME_STOPPED);
+    assert_non_null(strstr(vm->stop_reason, "cannot emulate instruction at RIP 100000: bytes 90 90 0f 0b"));
     assert_non_null(strstr(host_console(), "cannot emulate instruction at RIP 100000"));
     assert_int_equal(rip(), code_rip);
 }
@@ -745,7 +743,7 @@ static void test_lock_on_a_move_is_ud(void **state)
     (void)state;
     set_reg(REG_RAX, DEV);
     run_fault(BYTES(0xf0, 0x89, 0x08), VEC_UD, false, 0);
-    assert_int_equal(g->state, GUEST_RUNNABLE);
+    assert_int_equal(vm->state, VM_RUNNING);
 }
 
 static void test_fetch_faults(void **state)
@@ -754,30 +752,30 @@ static void test_fetch_faults(void **state)
     /* RIP itself unmapped: the fetch #PF (I/D with NXE) */
     vmcs_write(VMCS_GUEST_EFER, (1u << 8) | (1u << 10) | (1u << 11));
     vmcs_write(VMCS_GUEST_RIP, HOLE + 0x10);
-    assert_int_equal(mmio_emulate(g, EMPTY), EXIT_CONTINUE);
-    assert_int_equal(g->vcpu.cr2, HOLE + 0x10);
+    assert_int_equal(mmio_emulate(vcpu, EMPTY), EXIT_CONTINUE);
+    assert_int_equal(vcpu->cr2, HOLE + 0x10);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0x10);
     assert_int_equal(rip(), HOLE + 0x10);
-    assert_int_equal(g->state, GUEST_RUNNABLE);
+    assert_int_equal(vm->state, VM_RUNNING);
 
     /* an instruction cut by the unmapped page after it: that page's #PF */
     soft_vmcs_reset();
     long_mode();
-    memcpy(g->ram + HOLE - 2, "\x48\x8b", 2);
+    memcpy(vm->ram + HOLE - 2, "\x48\x8b", 2);
     vmcs_write(VMCS_GUEST_RIP, HOLE - 2);
-    assert_int_equal(mmio_emulate(g, EMPTY), EXIT_CONTINUE);
-    assert_int_equal(g->vcpu.cr2, HOLE);
+    assert_int_equal(mmio_emulate(vcpu, EMPTY), EXIT_CONTINUE);
+    assert_int_equal(vcpu->cr2, HOLE);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
     assert_int_equal(rip(), HOLE - 2);
 
     /* a complete instruction just before the unmapped page runs */
     soft_vmcs_reset();
     long_mode();
-    memcpy(g->ram + HOLE - 2, "\x89\x08", 2);
+    memcpy(vm->ram + HOLE - 2, "\x89\x08", 2);
     set_reg(REG_RCX, 0xabcd);
     set_reg(REG_RAX, DEV);
     vmcs_write(VMCS_GUEST_RIP, HOLE - 2);
-    assert_int_equal(mmio_emulate(g, DEV), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, DEV), EXIT_CONTINUE);
     assert_int_equal(rip(), HOLE);
     expect_dev_op(0, 1, 0, 4, 0xabcd);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
@@ -785,10 +783,10 @@ static void test_fetch_faults(void **state)
     /* garbage just before the unmapped page is still garbage: stop, naming the bytes */
     soft_vmcs_reset();
     long_mode();
-    g->ram[HOLE - 1] = 0xcc;
+    vm->ram[HOLE - 1] = 0xcc;
     vmcs_write(VMCS_GUEST_RIP, HOLE - 1);
-    assert_int_equal(mmio_emulate(g, DEV), EXIT_STOP);
-    assert_non_null(strstr(g->stop_reason, "RIP 17ffff: bytes cc"));
+    assert_int_equal(mmio_emulate(vcpu, DEV), EXIT_STOP);
+    assert_non_null(strstr(vm->stop_reason, "RIP 17ffff: bytes cc"));
 }
 
 static void test_instruction_across_pages(void **state)
@@ -797,11 +795,11 @@ static void test_instruction_across_pages(void **state)
     /* 48 c7 00 imm32 split over two mapped pages that are not physically adjacent:
      * linear DATA+0xffe.. maps to DATA+0xffe and DATA+0x1000 here, so remap the second page */
     put64(0x4000 + ((DATA + 0x1000) >> 12) * 8, 0x60000 | 3);
-    memcpy(g->ram + DATA + 0xffe, "\x48\xc7\x00", 2);
-    memcpy(g->ram + 0x60000, "\x00\x78\x56\x34\x12", 5);
+    memcpy(vm->ram + DATA + 0xffe, "\x48\xc7\x00", 2);
+    memcpy(vm->ram + 0x60000, "\x00\x78\x56\x34\x12", 5);
     set_reg(REG_RAX, DEV + 8);
     vmcs_write(VMCS_GUEST_RIP, DATA + 0xffe);
-    assert_int_equal(mmio_emulate(g, DEV + 8), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, DEV + 8), EXIT_CONTINUE);
     assert_int_equal(rip(), DATA + 0xffe + 7);
     expect_dev_op(0, 1, 8, 8, 0x12345678);
 }
@@ -850,7 +848,7 @@ static void test_operand_page_faults(void **state)
     /* unmapped: #PF with the access's error code and CR2, nothing moved */
     set_reg(REG_RAX, HOLE + 8);
     run_fault(BYTES(0x89, 0x08), VEC_PF, true, 2);
-    assert_int_equal(g->vcpu.cr2, HOLE + 8);
+    assert_int_equal(vcpu->cr2, HOLE + 8);
     run_fault(BYTES(0x8b, 0x08), VEC_PF, true, 0);
     run_fault(BYTES(0x39, 0x08), VEC_PF, true, 0);              /* cmp only reads */
     run_fault(BYTES(0x01, 0x08), VEC_PF, true, 2);              /* add writes */
@@ -873,7 +871,7 @@ static void test_operand_page_faults(void **state)
     put64(0x3000 + 3 * 8, EMPTY | 7);                           /* the PDE for 6-8 MiB */
     set_reg(REG_RAX, 0x600010);
     run_fault(BYTES(0x89, 0x08), VEC_PF, true, 0xb);
-    assert_int_equal(g->vcpu.cr2, 0x600010);
+    assert_int_equal(vcpu->cr2, 0x600010);
 }
 
 static void test_access_across_pages(void **state)
@@ -881,14 +879,14 @@ static void test_access_across_pages(void **state)
     (void)state;
     /* a dword over the end of a RAM page into a page mapped to the device */
     put64(0x4000 + ((DATA + 0x1000) >> 12) * 8, DEV | 3);
-    memset(g->ram + DATA + 0xff0, 0, 0x20);
+    memset(vm->ram + DATA + 0xff0, 0, 0x20);
     set_reg(REG_RAX, DATA + 0xffe);
     set_reg(REG_RCX, 0x44332211);
     run(BYTES(0x89, 0x08));
-    assert_int_equal(g->ram[DATA + 0xffe], 0x11);
-    assert_int_equal(g->ram[DATA + 0xfff], 0x22);
+    assert_int_equal(vm->ram[DATA + 0xffe], 0x11);
+    assert_int_equal(vm->ram[DATA + 0xfff], 0x22);
     expect_dev_op(0, 1, 0, 2, 0x4433);
-    assert_int_equal(g->ram[DATA + 0x1000], 0);                 /* RAM behind the device page untouched */
+    assert_int_equal(vm->ram[DATA + 0x1000], 0);                 /* RAM behind the device page untouched */
     /* and read back: RAM bytes, then the device's */
     dev_read_value = 0xbeef;
     run(BYTES(0x8b, 0x08));
@@ -897,14 +895,14 @@ static void test_access_across_pages(void **state)
     run(BYTES(0x83, 0x00, 0x01));                               /* add dword [rax], 1 */
     expect_dev_op(2, 0, 0, 2, 0);
     expect_dev_op(3, 1, 0, 2, 0xbeef);
-    assert_int_equal(g->ram[DATA + 0xffe], 0x12);
+    assert_int_equal(vm->ram[DATA + 0xffe], 0x12);
     assert_int_equal(dev_ops, 4);
 
     /* the second page unmapped: #PF for it (CR2 = its first byte), the first page untouched */
-    memset(g->ram + HOLE - 4, 0x5a, 4);
+    memset(vm->ram + HOLE - 4, 0x5a, 4);
     set_reg(REG_RAX, HOLE - 2);
     run_fault(BYTES(0x89, 0x08), VEC_PF, true, 2);
-    assert_int_equal(g->vcpu.cr2, HOLE);
+    assert_int_equal(vcpu->cr2, HOLE);
     assert_int_equal(get32(HOLE - 4), 0x5a5a5a5a);
 }
 
@@ -931,7 +929,7 @@ static void test_canonical_and_alignment_checks(void **state)
     vmcs_write(VMCS_GUEST_CR4, CR4_PAE | CR4_LA57);
     set_reg(REG_RAX, 0x0000800000000000ull);
     run_fault(BYTES(0x89, 0x08), VEC_PF, true, 2);              /* canonical now: not mapped */
-    assert_int_equal(g->vcpu.cr2, 0x0000800000000000ull);
+    assert_int_equal(vcpu->cr2, 0x0000800000000000ull);
     set_reg(REG_RAX, 0x0100000000000000ull);
     run_fault(BYTES(0x89, 0x08), VEC_GP, true, 0);
 
@@ -961,7 +959,7 @@ static void test_addressing_modes_64(void **state)
     (void)state;
     dev_read_value = 0x100;
     dev_read_step = 1;                          /* each read says where it landed */
-    assert_int_equal(gpa_add_mmio(g, NEAR, 0x1000, &dev_mmio, &dev_log), 0);
+    assert_int_equal(gpa_add_mmio(vm, NEAR, 0x1000, &dev_mmio, &dev_log), 0);
 
     set_reg(REG_RAX, DEV);
     set_reg(REG_RCX, 3);
@@ -1333,7 +1331,7 @@ static uint64_t ymm_high_qword(unsigned r, unsigned half)
 static void avx_on(void)
 {
     vmcs_write(VMCS_GUEST_CR4, CR4_PAE | CR4_OSFXSR | CR4_OSXSAVE);
-    g->vcpu.xcr0 = XCR0_X87 | XCR0_SSE | XCR0_AVX;
+    vcpu->xcr0 = XCR0_X87 | XCR0_SSE | XCR0_AVX;
 }
 
 static void test_sse_loads_and_stores(void **state)
@@ -1530,9 +1528,9 @@ static void test_avx_moves(void **state)
     vmcs_write(VMCS_GUEST_CR4, CR4_PAE | CR4_OSFXSR);
     run_fault(BYTES(0xc5, 0xfe, 0x6f, 0x13), VEC_UD, false, 0);
     avx_on();
-    g->vcpu.xcr0 = XCR0_X87 | XCR0_SSE;
+    vcpu->xcr0 = XCR0_X87 | XCR0_SSE;
     run_fault(BYTES(0xc5, 0xfe, 0x6f, 0x13), VEC_UD, false, 0);
-    g->vcpu.xcr0 = XCR0_X87 | XCR0_AVX;
+    vcpu->xcr0 = XCR0_X87 | XCR0_AVX;
     run_fault(BYTES(0xc5, 0xfa, 0x6f, 0x13), VEC_UD, false, 0);
     avx_on();
     vmcs_write(VMCS_GUEST_CR0, vmcs_read(VMCS_GUEST_CR0) | CR0_TS);
@@ -1632,7 +1630,7 @@ static void test_rep_stops_at_data_breakpoint(void **state)
     set_reg(REG_RCX, 8);
     set_reg(REG_RAX, 0x5a);
     code(BYTES(0xf3, 0xab));
-    assert_int_equal(mmio_emulate(g, ~0ull), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, ~0ull), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
     assert_int_equal(reg(REG_RCX), 5);
     assert_int_equal(reg(REG_RDI), DEV + 0x10c);
@@ -1650,7 +1648,7 @@ static void test_rep_stops_at_data_breakpoint(void **state)
     set_reg(REG_RDI, DEV);
     set_reg(REG_RCX, 4);
     code(BYTES(0xf3, 0xa5));
-    assert_int_equal(mmio_emulate(g, ~0ull), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, ~0ull), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
     assert_int_equal(reg(REG_RCX), 2);
     assert_true(breakpoint_pending());
@@ -1664,13 +1662,13 @@ static void test_rep_single_step(void **state)
     set_reg(REG_RCX, 2);
     vmcs_write(VMCS_GUEST_RFLAGS, 2 | RFLAGS_TF);
     code(BYTES(0xf3, 0xaa));
-    assert_int_equal(mmio_emulate(g, ~0ull), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, ~0ull), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
     assert_int_equal(reg(REG_RCX), 1);
     assert_int_equal(dev_ops, 1);
     assert_true(vmcs_read(VMCS_GUEST_PENDING_DBG) & DR6_BS);
     vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
-    assert_int_equal(mmio_emulate(g, ~0ull), EXIT_CONTINUE);
+    assert_int_equal(mmio_emulate(vcpu, ~0ull), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip + 2);
     assert_int_equal(reg(REG_RCX), 0);
     assert_true(vmcs_read(VMCS_GUEST_PENDING_DBG) & DR6_BS);

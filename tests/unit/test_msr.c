@@ -11,44 +11,46 @@
 #include "test_guest_helpers.h"
 #include "x86.h"
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("msr", 1 << 16);
+    vm = test_vm_new("msr", 1 << 16);
+    vcpu = test_vcpu(vm);
     cpuid_policy_init(0);
-    msr_vcpu_init(&g->vcpu);
+    msr_vcpu_init(vcpu);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
 static enum exit_result rdmsr(uint32_t msr, uint64_t *value)
 {
-    g->vcpu.gpr[REG_RCX] = 0xFFFFFFFF00000000ull | msr;     /* only ECX counts */
-    g->vcpu.gpr[REG_RAX] = 0xAAAAAAAAAAAAAAAAull;
-    g->vcpu.gpr[REG_RDX] = 0xBBBBBBBBBBBBBBBBull;
-    enum exit_result r = exit_handle_rdmsr(g);
+    vcpu->gpr[REG_RCX] = 0xFFFFFFFF00000000ull | msr;     /* only ECX counts */
+    vcpu->gpr[REG_RAX] = 0xAAAAAAAAAAAAAAAAull;
+    vcpu->gpr[REG_RDX] = 0xBBBBBBBBBBBBBBBBull;
+    enum exit_result r = exit_handle_rdmsr(vcpu);
     if (r == EXIT_ADVANCE) {
-        assert_true(g->vcpu.gpr[REG_RAX] <= 0xFFFFFFFFull);
-        assert_true(g->vcpu.gpr[REG_RDX] <= 0xFFFFFFFFull);
-        *value = g->vcpu.gpr[REG_RDX] << 32 | g->vcpu.gpr[REG_RAX];
+        assert_true(vcpu->gpr[REG_RAX] <= 0xFFFFFFFFull);
+        assert_true(vcpu->gpr[REG_RDX] <= 0xFFFFFFFFull);
+        *value = vcpu->gpr[REG_RDX] << 32 | vcpu->gpr[REG_RAX];
     }
     return r;
 }
 
 static enum exit_result wrmsr(uint32_t msr, uint64_t value)
 {
-    g->vcpu.gpr[REG_RCX] = msr;
-    g->vcpu.gpr[REG_RAX] = 0x5555555500000000ull | (uint32_t)value;   /* upper half ignored */
-    g->vcpu.gpr[REG_RDX] = value >> 32;
-    return exit_handle_wrmsr(g);
+    vcpu->gpr[REG_RCX] = msr;
+    vcpu->gpr[REG_RAX] = 0x5555555500000000ull | (uint32_t)value;   /* upper half ignored */
+    vcpu->gpr[REG_RDX] = value >> 32;
+    return exit_handle_wrmsr(vcpu);
 }
 
 static uint64_t rd_ok(uint32_t msr)
@@ -70,9 +72,9 @@ static void assert_gp(enum exit_result r)
 static void test_vcpu_init_values(void **state)
 {
     (void)state;
-    assert_int_equal(g->vcpu.apic_base, 0xFEE00900ull);
-    assert_int_equal(g->vcpu.mtrr_def_type, 0);
-    assert_true(g->vcpu.misc_enable & 1);
+    assert_int_equal(vcpu->apic_base, 0xFEE00900ull);
+    assert_int_equal(vcpu->mtrr_def_type, 0);
+    assert_true(vcpu->misc_enable & 1);
     assert_int_equal(rd_ok(0x1B), 0xFEE00900ull);
     assert_int_equal(rd_ok(0x1A0) & 1, 1);
     assert_false(soft_vmcs_written(VMCS_GUEST_RIP));
@@ -137,12 +139,12 @@ static void test_apic_base(void **state)
     assert_int_equal(wrmsr(0x1B, 0xFED00800ull), EXIT_ADVANCE);  /* move; BSP bit is not writable */
     assert_int_equal(rd_ok(0x1B), 0xFED00900ull);
     assert_int_equal(wrmsr(0x1B, 0xFEE00000ull), EXIT_ADVANCE);  /* disable */
-    assert_int_equal(g->vcpu.apic_base, 0xFEE00100ull);
+    assert_int_equal(vcpu->apic_base, 0xFEE00100ull);
     assert_gp(wrmsr(0x1B, 0xFEE00C00ull));                      /* x2APIC: hidden */
     assert_gp(wrmsr(0x1B, 0xFEE00801ull));                      /* reserved bit 0 */
     assert_gp(wrmsr(0x1B, 0xFEE00A00ull));                      /* reserved bit 9 */
     assert_gp(wrmsr(0x1B, (1ull << 60) | 0xFEE00800ull));       /* beyond MAXPHYADDR */
-    assert_int_equal(g->vcpu.apic_base, 0xFEE00100ull);
+    assert_int_equal(vcpu->apic_base, 0xFEE00100ull);
 }
 
 static void test_mtrrcap_and_def_type(void **state)
@@ -156,7 +158,7 @@ static void test_mtrrcap_and_def_type(void **state)
     assert_gp(wrmsr(0x2FF, 0xC07));                              /* 7 is PAT-only */
     assert_gp(wrmsr(0x2FF, 0x1C06));                             /* reserved bit 12 */
     assert_gp(wrmsr(0x2FF, 0x306));                              /* reserved bits 9:8 */
-    assert_int_equal(g->vcpu.mtrr_def_type, 0xC06);
+    assert_int_equal(vcpu->mtrr_def_type, 0xC06);
 }
 
 static void test_fixed_mtrrs(void **state)
@@ -169,7 +171,7 @@ static void test_fixed_mtrrs(void **state)
             v = (v & ~0xFFull) | 0x06;
         assert_int_equal(wrmsr(msrs[i], v), EXIT_ADVANCE);
         assert_int_equal(rd_ok(msrs[i]), v);
-        assert_int_equal(g->vcpu.mtrr_fixed[i], v);
+        assert_int_equal(vcpu->mtrr_fixed[i], v);
     }
     assert_gp(wrmsr(0x250, 0x0606060606060607ull));
     assert_gp(wrmsr(0x26F, 0x0206060606060606ull));
@@ -187,12 +189,12 @@ static void test_variable_mtrrs(void **state)
     assert_int_equal(rd_ok(0x201), 0xFFF80000800ull);
     assert_int_equal(wrmsr(0x20E, 0x1000), EXIT_ADVANCE);
     assert_int_equal(wrmsr(0x20F, 0x800), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.mtrr_var[15], 0x800);
+    assert_int_equal(vcpu->mtrr_var[15], 0x800);
     assert_gp(wrmsr(0x200, 0x80000003ull));                      /* type 3 */
     assert_gp(wrmsr(0x200, 0x80000106ull));                      /* reserved bit 8 */
     assert_gp(wrmsr(0x201, 0xFFF80000801ull));                   /* reserved bit 0 */
     assert_gp(wrmsr(0x201, 1ull << 63));                         /* beyond MAXPHYADDR */
-    assert_int_equal(g->vcpu.mtrr_var[0], 0x80000006ull);
+    assert_int_equal(vcpu->mtrr_var[0], 0x80000006ull);
     uint64_t v;
     assert_gp(rdmsr(0x210, &v));                                 /* VCNT is 8 */
 }
@@ -234,8 +236,8 @@ static void test_vmx_msrs_are_hidden(void **state)
     for (uint32_t msr = 0x480; msr <= 0x491; msr++) {
         uint64_t v;
         assert_gp(rdmsr(msr, &v));
-        assert_int_equal(g->vcpu.gpr[REG_RAX], 0xAAAAAAAAAAAAAAAAull);    /* untouched */
-        assert_int_equal(g->vcpu.gpr[REG_RDX], 0xBBBBBBBBBBBBBBBBull);
+        assert_int_equal(vcpu->gpr[REG_RAX], 0xAAAAAAAAAAAAAAAAull);    /* untouched */
+        assert_int_equal(vcpu->gpr[REG_RDX], 0xBBBBBBBBBBBBBBBBull);
         assert_gp(wrmsr(msr, 0));
     }
 }
@@ -245,15 +247,15 @@ static void test_unknown_msrs_gp_without_effect(void **state)
     (void)state;
     const uint32_t msrs[] = { 0x48 /* SPEC_CTRL */, 0x3B /* TSC_ADJUST */, 0x1D9, 0x6E0,
                               0xC0010000u, 0x40000000u, 0xFFFFFFFFu, 0x12345678u };
-    struct vcpu before = g->vcpu;
+    struct vcpu before = *vcpu;
     for (unsigned i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
         uint64_t v;
         assert_gp(rdmsr(msrs[i], &v));
         assert_gp(wrmsr(msrs[i], 0));
     }
-    assert_int_equal(g->vcpu.apic_base, before.apic_base);
-    assert_int_equal(g->vcpu.misc_enable, before.misc_enable);
-    assert_memory_equal(g->vcpu.mtrr_var, before.mtrr_var, sizeof(before.mtrr_var));
+    assert_int_equal(vcpu->apic_base, before.apic_base);
+    assert_int_equal(vcpu->misc_enable, before.misc_enable);
+    assert_memory_equal(vcpu->mtrr_var, before.mtrr_var, sizeof(before.mtrr_var));
     assert_false(soft_vmcs_written(VMCS_GUEST_EFER));
     assert_false(soft_vmcs_written(VMCS_GUEST_PAT));
     assert_false(soft_vmcs_written(VMCS_TSC_OFFSET));
@@ -303,7 +305,7 @@ static void use_cpu(int bare)
 {
     bare_cpu = bare;
     cpuid_policy_init_from(model_cpu, 0);
-    msr_vcpu_init(&g->vcpu);
+    msr_vcpu_init(vcpu);
 }
 
 static void test_misc_enable_reset_value(void **state)

@@ -18,7 +18,8 @@
 #define BAR_BASE  0xE0000000ull
 #define TEST_SLOT 3
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static struct pci_host host;
 static struct pci_function fn;
 
@@ -52,13 +53,13 @@ static const struct mmio_ops dev_ops = { dev_read, dev_write };
 static uint32_t in(uint16_t port, unsigned size)
 {
     uint32_t v = 0xDEADBEEF;
-    assert_int_equal(port_in(g, port, size, &v), EXIT_ADVANCE);
+    assert_int_equal(port_in(vm, port, size, &v), EXIT_ADVANCE);
     return v;
 }
 
 static void out(uint16_t port, unsigned size, uint32_t v)
 {
-    assert_int_equal(port_out(g, port, size, v), EXIT_ADVANCE);
+    assert_int_equal(port_out(vm, port, size, v), EXIT_ADVANCE);
 }
 
 static uint32_t cfg_addr(unsigned bus, unsigned devn, unsigned func, unsigned reg)
@@ -82,9 +83,10 @@ static void cfg_write(unsigned devn, unsigned reg, unsigned size, uint32_t v)
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("pci", RAM_SIZE);
+    vm = test_vm_new("pci", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     memset(&dev, 0, sizeof(dev));
-    pci_host_init(&host, g);
+    pci_host_init(&host, vm);
     pci_function_init(&fn, 0x1234, 0x5678, 0x018000, 0x07);
     pci_cfg_set(&fn, PCI_SUBSYSTEM_VENDOR, 2, 0xABCD);
     pci_cfg_set(&fn, PCI_INTERRUPT_PIN, 1, 1);
@@ -98,14 +100,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
 static void test_host_bridge_identity(void **state)
 {
     (void)state;
-    assert_ptr_equal(g->pci, &host);
+    assert_ptr_equal(vm->pci, &host);
     assert_int_equal(cfg_read(0, PCI_VENDOR_ID, 4), 0x29C08086);
     assert_int_equal(cfg_read(0, PCI_REVISION_ID, 4), 0x06000000);     /* class 06/00/00, rev 0 */
     assert_int_equal(cfg_read(0, PCI_HEADER_TYPE, 1), 0);
@@ -136,11 +138,11 @@ static void test_absent_functions_read_all_ones(void **state)
 static void test_no_host_is_empty_bus(void **state)
 {
     (void)state;
-    g->pci = NULL;
+    vm->pci = NULL;
     out(PCI_PORT_CONFIG_ADDRESS, 4, cfg_addr(0, 0, 0, 0));
     assert_int_equal(in(PCI_PORT_CONFIG_ADDRESS, 4), 0xFFFFFFFF);
     assert_int_equal(in(PCI_PORT_CONFIG_DATA, 4), 0xFFFFFFFF);
-    g->pci = &host;
+    vm->pci = &host;
     assert_int_equal(host.address, 0);     /* the write above went nowhere */
 }
 
@@ -155,7 +157,7 @@ static void test_address_register(void **state)
     out(PCI_PORT_CONFIG_ADDRESS, 2, 0xFFFF);
     out(PCI_PORT_CONFIG_ADDRESS, 1, 0xFF);
     out(PCI_PORT_CONFIG_ADDRESS + 1, 1, 0x06);  /* 0xCF9 reset control: not emulated */
-    assert_int_equal(g->state, GUEST_RUNNABLE);
+    assert_int_equal(vm->state, VM_RUNNING);
     assert_int_equal(in(PCI_PORT_CONFIG_ADDRESS, 4), 0x02345678);
     assert_int_equal(in(PCI_PORT_CONFIG_ADDRESS, 2), 0xFFFF);
     /* Extended registers (bits 27:24, offsets 0x100 and up): none exist; the bridge's are absent. */
@@ -259,7 +261,7 @@ static void test_bar_sizing(void **state)
     cfg_write(TEST_SLOT, PCI_BAR0 + 4, 4, 0xFFFFFFFF);
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0, 4), (uint32_t)~(BAR_SIZE - 1) | PCI_BAR_MEM_TYPE_64);
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0 + 4, 4), 0xFFFFFFFF);
-    assert_int_equal(g->mmio_count, 0);
+    assert_int_equal(vm->mmio_count, 0);
     /* Sub-dword writes into the BAR are merged with the rest, then masked. */
     cfg_write(TEST_SLOT, PCI_BAR0, 2, 0x1234);
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0, 4), 0xFFFF0004);
@@ -267,64 +269,64 @@ static void test_bar_sizing(void **state)
     cfg_write(TEST_SLOT, PCI_BAR0 + 4, 4, 0);
     assert_int_equal(pci_function_bar_address(&fn, 0), BAR_BASE);
     cfg_write(TEST_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
-    assert_int_equal(g->mmio_count, 1);
-    assert_int_equal(g->mmio[0].base, BAR_BASE);
-    assert_int_equal(g->mmio[0].size, BAR_SIZE);
+    assert_int_equal(vm->mmio_count, 1);
+    assert_int_equal(vm->mmio[0].base, BAR_BASE);
+    assert_int_equal(vm->mmio[0].size, BAR_SIZE);
 }
 
 static void test_bar_move(void **state)
 {
     (void)state;
-    assert_int_equal(gpa_read(g, BAR_BASE + 0x10, 4), 0x55667788);
+    assert_int_equal(gpa_read(vm, BAR_BASE + 0x10, 4), 0x55667788);
     assert_int_equal(dev.last_offset, 0x10);
 
     /* Low bits below the size are dropped: 0xD0001234 becomes 0xD0000000. */
     cfg_write(TEST_SLOT, PCI_BAR0, 4, 0xD0001234);
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0, 4), 0xD0000004);
-    assert_int_equal(gpa_read(g, BAR_BASE + 0x10, 4), 0xFFFFFFFF);
+    assert_int_equal(gpa_read(vm, BAR_BASE + 0x10, 4), 0xFFFFFFFF);
     unsigned reads = dev.reads;
-    gpa_write(g, BAR_BASE, 4, 1);
+    gpa_write(vm, BAR_BASE, 4, 1);
     assert_int_equal(dev.writes, 0);
-    gpa_write(g, 0xD0000008, 4, 0xCAFE);
+    gpa_write(vm, 0xD0000008, 4, 0xCAFE);
     assert_int_equal(dev.writes, 1);
     assert_int_equal(dev.last_offset, 8);
     assert_int_equal(dev.last_value, 0xCAFE);
-    assert_int_equal(gpa_read(g, 0xD0000000 + BAR_SIZE - 4, 4), 0x55667788);
+    assert_int_equal(gpa_read(vm, 0xD0000000 + BAR_SIZE - 4, 4), 0x55667788);
     assert_int_equal(dev.reads, reads + 1);
 
     /* Above 4 GiB through the high dword. */
     cfg_write(TEST_SLOT, PCI_BAR0 + 4, 4, 0x10);
     assert_int_equal(pci_function_bar_address(&fn, 0), 0x10D0000000ull);
-    assert_int_equal(gpa_read(g, 0xD0000000, 4), 0xFFFFFFFF);
-    assert_int_equal(gpa_read(g, 0x10D0000000ull, 2), 0x7788);
-    assert_int_equal(g->mmio_count, 1);
+    assert_int_equal(gpa_read(vm, 0xD0000000, 4), 0xFFFFFFFF);
+    assert_int_equal(gpa_read(vm, 0x10D0000000ull, 2), 0x7788);
+    assert_int_equal(vm->mmio_count, 1);
 
     /* Onto RAM: refused by the bus, so it does not decode; RAM stays RAM. */
     host_console_reset();
-    g->ram[0x8000] = 0x5A;
+    vm->ram[0x8000] = 0x5A;
     cfg_write(TEST_SLOT, PCI_BAR0 + 4, 4, 0);
     cfg_write(TEST_SLOT, PCI_BAR0, 4, 0x8000);
     assert_int_equal(pci_function_bar_address(&fn, 0), 0x8000);
-    assert_int_equal(g->mmio_count, 0);
-    assert_int_equal(gpa_read(g, 0x8000, 1), 0x5A);
+    assert_int_equal(vm->mmio_count, 0);
+    assert_int_equal(gpa_read(vm, 0x8000, 1), 0x5A);
     assert_true(fn.decode_failures >= 1);
     assert_non_null(strstr(host_console(), "BAR0 at 0x8000"));
 
     /* Back to a free place: decodes again. */
     cfg_write(TEST_SLOT, PCI_BAR0, 4, (uint32_t)BAR_BASE);
-    assert_int_equal(g->mmio_count, 1);
-    assert_int_equal(gpa_read(g, BAR_BASE, 1), 0x88);
+    assert_int_equal(vm->mmio_count, 1);
+    assert_int_equal(gpa_read(vm, BAR_BASE, 1), 0x88);
 }
 
 static void test_bar_conflict_with_other_device(void **state)
 {
     (void)state;
     static struct dev_log other;
-    assert_int_equal(gpa_add_mmio(g, 0xD0000000, 0x1000, &dev_ops, &other), 0);
+    assert_int_equal(gpa_add_mmio(vm, 0xD0000000, 0x1000, &dev_ops, &other), 0);
     cfg_write(TEST_SLOT, PCI_BAR0, 4, 0xD0000000);
-    assert_int_equal(g->mmio_count, 1);                 /* only the other device */
-    assert_ptr_equal(g->mmio[0].dev, &other);
-    gpa_read(g, 0xD0000000, 4);
+    assert_int_equal(vm->mmio_count, 1);                 /* only the other device */
+    assert_ptr_equal(vm->mmio[0].dev, &other);
+    gpa_read(vm, 0xD0000000, 4);
     assert_int_equal(other.reads, 1);
     assert_int_equal(dev.reads, 0);
 }
@@ -332,17 +334,17 @@ static void test_bar_conflict_with_other_device(void **state)
 static void test_command_memory_decode(void **state)
 {
     (void)state;
-    assert_int_equal(gpa_read(g, BAR_BASE, 8), 0x1122334455667788ull);
+    assert_int_equal(gpa_read(vm, BAR_BASE, 8), 0x1122334455667788ull);
     cfg_write(TEST_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
-    assert_int_equal(gpa_read(g, BAR_BASE, 8), ~0ull);
-    assert_int_equal(gpa_read(g, BAR_BASE + 3, 1), 0xFF);
-    gpa_write(g, BAR_BASE, 4, 0x1234);
+    assert_int_equal(gpa_read(vm, BAR_BASE, 8), ~0ull);
+    assert_int_equal(gpa_read(vm, BAR_BASE + 3, 1), 0xFF);
+    gpa_write(vm, BAR_BASE, 4, 0x1234);
     assert_int_equal(dev.writes, 0);
     assert_int_equal(dev.reads, 1);
     /* The BAR keeps its value while decode is off. */
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0, 4), (uint32_t)BAR_BASE | PCI_BAR_MEM_TYPE_64);
     cfg_write(TEST_SLOT, PCI_COMMAND, 1, PCI_COMMAND_MEMORY);
-    gpa_write(g, BAR_BASE + 4, 4, 0x1234);
+    gpa_write(vm, BAR_BASE + 4, 4, 0x1234);
     assert_int_equal(dev.writes, 1);
     assert_int_equal(dev.last_offset, 4);
     /* A function added with decode off does not appear until it is enabled. */
@@ -350,11 +352,11 @@ static void test_command_memory_decode(void **state)
     pci_function_init(&quiet, 0x1111, 0x2222, 0, 0);
     assert_int_equal(pci_function_add_bar64(&quiet, 2, 0x1000, 0xC0000000, &dev_ops, &dev), 0);
     assert_int_equal(pci_host_add(&host, 5, &quiet), 0);
-    assert_int_equal(g->mmio_count, 1);
+    assert_int_equal(vm->mmio_count, 1);
     assert_int_equal(cfg_read(5, PCI_BAR0 + 8, 4), 0xC0000004);
     assert_int_equal(cfg_read(5, PCI_BAR0, 4), 0);
     cfg_write(5, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
-    assert_int_equal(g->mmio_count, 2);
+    assert_int_equal(vm->mmio_count, 2);
     cfg_write(5, PCI_BAR0 + 8, 4, 0xFFFFFFFF);
     assert_int_equal(cfg_read(5, PCI_BAR0 + 8, 4), 0xFFFFF004);
 }
@@ -449,27 +451,27 @@ static void test_gpa_remove_mmio(void **state)
 {
     (void)state;
     static struct dev_log a, b;
-    g->mmio_count = 0;
-    assert_int_equal(gpa_add_mmio(g, 0x200000, 0x1000, &dev_ops, &a), 0);
-    assert_int_equal(gpa_add_mmio(g, 0x300000, 0x1000, &dev_ops, &dev), 0);
-    assert_int_equal(gpa_add_mmio(g, 0x400000, 0x1000, &dev_ops, &b), 0);
-    assert_int_equal(gpa_remove_mmio(g, 0x300001), -1);
-    assert_int_equal(gpa_remove_mmio(g, 0x300000), 0);
-    assert_int_equal(g->mmio_count, 2);
-    assert_int_equal(g->mmio[0].base, 0x200000);
-    assert_int_equal(g->mmio[1].base, 0x400000);
-    assert_int_equal(gpa_read(g, 0x300000, 4), 0xFFFFFFFF);
-    assert_int_equal(gpa_read(g, 0x400000, 1), 0x88);
+    vm->mmio_count = 0;
+    assert_int_equal(gpa_add_mmio(vm, 0x200000, 0x1000, &dev_ops, &a), 0);
+    assert_int_equal(gpa_add_mmio(vm, 0x300000, 0x1000, &dev_ops, &dev), 0);
+    assert_int_equal(gpa_add_mmio(vm, 0x400000, 0x1000, &dev_ops, &b), 0);
+    assert_int_equal(gpa_remove_mmio(vm, 0x300001), -1);
+    assert_int_equal(gpa_remove_mmio(vm, 0x300000), 0);
+    assert_int_equal(vm->mmio_count, 2);
+    assert_int_equal(vm->mmio[0].base, 0x200000);
+    assert_int_equal(vm->mmio[1].base, 0x400000);
+    assert_int_equal(gpa_read(vm, 0x300000, 4), 0xFFFFFFFF);
+    assert_int_equal(gpa_read(vm, 0x400000, 1), 0x88);
     assert_int_equal(b.reads, 1);
-    assert_int_equal(gpa_remove_mmio(g, 0x300000), -1);
+    assert_int_equal(gpa_remove_mmio(vm, 0x300000), -1);
     /* The freed slot can be reused. */
-    assert_int_equal(gpa_add_mmio(g, 0x300000, 0x1000, &dev_ops, &dev), 0);
-    assert_int_equal(gpa_add_mmio(g, 0x500000, 0x1000, &dev_ops, &dev), 0);
-    assert_int_equal(gpa_add_mmio(g, 0x600000, 0x1000, &dev_ops, &dev), -1);
+    assert_int_equal(gpa_add_mmio(vm, 0x300000, 0x1000, &dev_ops, &dev), 0);
+    assert_int_equal(gpa_add_mmio(vm, 0x500000, 0x1000, &dev_ops, &dev), 0);
+    assert_int_equal(gpa_add_mmio(vm, 0x600000, 0x1000, &dev_ops, &dev), -1);
     for (uint64_t base = 0x200000; base <= 0x500000; base += 0x100000)
-        assert_int_equal(gpa_remove_mmio(g, base), 0);
-    assert_int_equal(g->mmio_count, 0);
-    assert_int_equal(gpa_remove_mmio(g, 0x200000), -1);
+        assert_int_equal(gpa_remove_mmio(vm, base), 0);
+    assert_int_equal(vm->mmio_count, 0);
+    assert_int_equal(gpa_remove_mmio(vm, 0x200000), -1);
 }
 
 int main(void)

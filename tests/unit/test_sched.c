@@ -8,15 +8,22 @@
 #include "summary.h"
 #include "test_guest_helpers.h"
 
-static struct guest gs[3];
+static struct vm vms[3];
+
+/* The one vCPU of VM i. */
+static struct vcpu *cpu(int i)
+{
+    return &vms[i].vcpus[0];
+}
 
 static void reset_guests(void)
 {
-    memset(gs, 0, sizeof(gs));
+    memset(vms, 0, sizeof(vms));
     for (int i = 0; i < 3; i++) {
-        snprintf(gs[i].name, sizeof(gs[i].name), "g%d", i);
-        gs[i].state = GUEST_RUNNABLE;
-        uart_init(&gs[i].uart, gs[i].name);
+        snprintf(vms[i].name, sizeof(vms[i].name), "g%d", i);
+        vms[i].state = VM_RUNNING;
+        vm_init_vcpus(&vms[i], 1);
+        uart_init(&vms[i].uart, vms[i].name);
     }
     host_console_reset();
 }
@@ -26,15 +33,15 @@ static void picks_round_robin_and_skips_ended(void **state)
     (void)state;
     reset_guests();
     unsigned cursor = 0;
-    assert_ptr_equal(sched_pick(gs, 3, &cursor), &gs[0]);
-    assert_ptr_equal(sched_pick(gs, 3, &cursor), &gs[1]);
-    assert_ptr_equal(sched_pick(gs, 3, &cursor), &gs[2]);
-    assert_ptr_equal(sched_pick(gs, 3, &cursor), &gs[0]);
-    gs[1].state = GUEST_ENDED;
-    assert_ptr_equal(sched_pick(gs, 3, &cursor), &gs[2]);
-    assert_ptr_equal(sched_pick(gs, 3, &cursor), &gs[0]);
-    gs[0].state = gs[2].state = GUEST_ENDED;
-    assert_null(sched_pick(gs, 3, &cursor));
+    assert_ptr_equal(sched_pick(vms, 3, &cursor), cpu(0));
+    assert_ptr_equal(sched_pick(vms, 3, &cursor), cpu(1));
+    assert_ptr_equal(sched_pick(vms, 3, &cursor), cpu(2));
+    assert_ptr_equal(sched_pick(vms, 3, &cursor), cpu(0));
+    vms[1].state = VM_ENDED;
+    assert_ptr_equal(sched_pick(vms, 3, &cursor), cpu(2));
+    assert_ptr_equal(sched_pick(vms, 3, &cursor), cpu(0));
+    vms[0].state = vms[2].state = VM_ENDED;
+    assert_null(sched_pick(vms, 3, &cursor));
 }
 
 static void halted_guests_alone_are_stopped(void **state)
@@ -42,27 +49,28 @@ static void halted_guests_alone_are_stopped(void **state)
     (void)state;
     reset_guests();
     unsigned cursor = 0;
-    gs[0].state = GUEST_HALTED;
-    assert_ptr_equal(sched_pick(gs, 3, &cursor), &gs[1]);
-    gs[1].state = GUEST_ENDED;
-    gs[2].state = GUEST_ENDED;
-    assert_null(sched_pick(gs, 3, &cursor));
-    assert_int_equal(gs[0].state, GUEST_ENDED);
-    assert_non_null(strstr(gs[0].stop_reason, "no interrupt source"));
+    cpu(0)->state = VCPU_HALTED;
+    assert_ptr_equal(sched_pick(vms, 3, &cursor), cpu(1));
+    vms[1].state = VM_ENDED;
+    vms[2].state = VM_ENDED;
+    assert_null(sched_pick(vms, 3, &cursor));
+    assert_int_equal(vms[0].state, VM_ENDED);
+    assert_int_equal(cpu(0)->state, VCPU_STOPPED);          /* stopping a VM stops its vCPUs */
+    assert_non_null(strstr(vms[0].stop_reason, "no interrupt source"));
 }
 
 static void time_limit_stops_guest(void **state)
 {
     (void)state;
     reset_guests();
-    gs[0].timeout_tsc = 5000 * 1000; /* 5000 ms at 1000 kHz */
-    sched_account(&gs[0], 4999999, 1000);
-    assert_int_equal(gs[0].state, GUEST_RUNNABLE);
-    sched_account(&gs[0], 1, 1000);
-    assert_int_equal(gs[0].state, GUEST_ENDED);
-    assert_non_null(strstr(gs[0].stop_reason, "time limit of 5000 ms"));
-    sched_account(&gs[1], ~0ull / 2, 1000); /* no limit set: never stopped */
-    assert_int_equal(gs[1].state, GUEST_RUNNABLE);
+    vms[0].timeout_tsc = 5000 * 1000; /* 5000 ms at 1000 kHz */
+    sched_account(cpu(0), 4999999, 1000);
+    assert_int_equal(vms[0].state, VM_RUNNING);
+    sched_account(cpu(0), 1, 1000);
+    assert_int_equal(vms[0].state, VM_ENDED);
+    assert_non_null(strstr(vms[0].stop_reason, "time limit of 5000 ms"));
+    sched_account(cpu(1), ~0ull / 2, 1000); /* no limit set: never stopped */
+    assert_int_equal(vms[1].state, VM_RUNNING);
 }
 
 /* The VMX-preemption timer counts only guest time; the slice is charged with everything since it
@@ -72,13 +80,13 @@ static void slice_left_charges_root_mode_time(void **state)
     (void)state;
     reset_guests();
     const uint64_t slice = 10000, start = 1000;
-    assert_int_equal(sched_slice_left(&gs[0], start, start, slice), slice);
-    assert_int_equal(sched_slice_left(&gs[0], start, start + 4000, slice), 6000);
-    assert_int_equal(sched_slice_left(&gs[0], start, start + slice - 1, slice), 1);
-    assert_int_equal(sched_slice_left(&gs[0], start, start + slice, slice), 0);
-    assert_int_equal(sched_slice_left(&gs[0], start, start + 5 * slice, slice), 0); /* no wrap-around */
+    assert_int_equal(sched_slice_left(cpu(0), start, start, slice), slice);
+    assert_int_equal(sched_slice_left(cpu(0), start, start + 4000, slice), 6000);
+    assert_int_equal(sched_slice_left(cpu(0), start, start + slice - 1, slice), 1);
+    assert_int_equal(sched_slice_left(cpu(0), start, start + slice, slice), 0);
+    assert_int_equal(sched_slice_left(cpu(0), start, start + 5 * slice, slice), 0); /* no wrap-around */
     /* A TSC near its top wraps: the difference is still right. */
-    assert_int_equal(sched_slice_left(&gs[0], ~0ull - 99, 900, slice), slice - 1000);
+    assert_int_equal(sched_slice_left(cpu(0), ~0ull - 99, 900, slice), slice - 1000);
 }
 
 /* An exit-heavy guest: each exit costs 100 ticks in the guest and 900 in root mode. However the
@@ -89,7 +97,7 @@ static void exit_heavy_slice_stays_within_one_exit_of_its_length(void **state)
     reset_guests();
     const uint64_t slice = 10000, guest_part = 100, root_part = 900;
     uint64_t now = 5000, start = now, guest_time = 0;
-    for (uint64_t left; (left = sched_slice_left(&gs[0], start, now, slice));) {
+    for (uint64_t left; (left = sched_slice_left(cpu(0), start, now, slice));) {
         uint64_t ran = left < guest_part ? left : guest_part;   /* the timer stops the guest at left */
         guest_time += ran;
         now += ran + root_part;
@@ -98,8 +106,8 @@ static void exit_heavy_slice_stays_within_one_exit_of_its_length(void **state)
     assert_true(used >= slice);
     assert_true(used < slice + guest_part + root_part);
     assert_true(guest_time < slice);                          /* only a tenth of it ran in the guest */
-    sched_account(&gs[0], used, 1000);
-    assert_int_equal(gs[0].run_tsc, used);
+    sched_account(cpu(0), used, 1000);
+    assert_int_equal(cpu(0)->run_tsc, used);
 }
 
 static void slice_left_stops_at_the_time_limit(void **state)
@@ -107,44 +115,44 @@ static void slice_left_stops_at_the_time_limit(void **state)
     (void)state;
     reset_guests();
     const uint64_t slice = 10000;
-    gs[0].timeout_tsc = 5000;
-    gs[0].run_tsc = 4000;
-    assert_int_equal(sched_slice_left(&gs[0], 0, 0, slice), 1000);   /* the limit is nearer than the slice end */
-    assert_int_equal(sched_slice_left(&gs[0], 0, 600, slice), 400);
-    assert_int_equal(sched_slice_left(&gs[0], 0, 1000, slice), 0);
-    assert_int_equal(gs[0].state, GUEST_RUNNABLE);                   /* deciding does not stop it... */
-    sched_account(&gs[0], 1000, 1000);                                /* ...charging at the limit does */
-    assert_int_equal(gs[0].state, GUEST_ENDED);
-    assert_non_null(strstr(gs[0].stop_reason, "time limit of 5 ms"));
-    gs[1].run_tsc = 9000;
-    gs[1].timeout_tsc = 5000;                                         /* already past it */
-    assert_int_equal(sched_slice_left(&gs[1], 0, 0, slice), 0);
-    gs[2].run_tsc = ~0ull - 10;                                       /* no limit: only the slice counts */
-    assert_int_equal(sched_slice_left(&gs[2], 0, 10, slice), slice - 10);
+    vms[0].timeout_tsc = 5000;
+    cpu(0)->run_tsc = 4000;
+    assert_int_equal(sched_slice_left(cpu(0), 0, 0, slice), 1000);   /* the limit is nearer than the slice end */
+    assert_int_equal(sched_slice_left(cpu(0), 0, 600, slice), 400);
+    assert_int_equal(sched_slice_left(cpu(0), 0, 1000, slice), 0);
+    assert_int_equal(vms[0].state, VM_RUNNING);                   /* deciding does not stop it... */
+    sched_account(cpu(0), 1000, 1000);                                /* ...charging at the limit does */
+    assert_int_equal(vms[0].state, VM_ENDED);
+    assert_non_null(strstr(vms[0].stop_reason, "time limit of 5 ms"));
+    cpu(1)->run_tsc = 9000;
+    vms[1].timeout_tsc = 5000;                                         /* already past it */
+    assert_int_equal(sched_slice_left(cpu(1), 0, 0, slice), 0);
+    cpu(2)->run_tsc = ~0ull - 10;                                       /* no limit: only the slice counts */
+    assert_int_equal(sched_slice_left(cpu(2), 0, 10, slice), slice - 10);
 }
 
 static void account_records_the_longest_slice(void **state)
 {
     (void)state;
     reset_guests();
-    sched_account(&gs[0], 300, 1000);
-    sched_account(&gs[0], 10700, 1000);
-    sched_account(&gs[0], 500, 1000);
-    assert_int_equal(gs[0].max_slice_tsc, 10700);
-    assert_int_equal(gs[0].run_tsc, 11500);
-    assert_int_equal(gs[1].max_slice_tsc, 0);
+    sched_account(cpu(0), 300, 1000);
+    sched_account(cpu(0), 10700, 1000);
+    sched_account(cpu(0), 500, 1000);
+    assert_int_equal(cpu(0)->max_slice_tsc, 10700);
+    assert_int_equal(cpu(0)->run_tsc, 11500);
+    assert_int_equal(cpu(1)->max_slice_tsc, 0);
 }
 
 static void summary_counts_successes(void **state)
 {
     (void)state;
     reset_guests();
-    guest_end(&gs[0], OUTCOME_EXIT_CODE, 1);
-    guest_end(&gs[1], OUTCOME_SHUTDOWN, 0);
-    guest_stop(&gs[2], "triple fault");
-    gs[0].exit_counts[EXIT_REASON_CPUID] = 42;
+    vm_end(&vms[0], OUTCOME_EXIT_CODE, 1);
+    vm_end(&vms[1], OUTCOME_SHUTDOWN, 0);
+    vm_stop(&vms[2], "triple fault");
+    cpu(0)->exit_counts[EXIT_REASON_CPUID] = 42;
     host_console_reset();
-    assert_int_equal(summary_print(gs, 3, 1000), 1);
+    assert_int_equal(summary_print(vms, 3, 1000), 1);
     const char *out = host_console();
     assert_non_null(strstr(out, "tessera: summary"));
     assert_non_null(strstr(out, "exit status 1 (success)"));
@@ -159,11 +167,11 @@ static void summary_shows_the_longest_slice(void **state)
 {
     (void)state;
     reset_guests();
-    gs[0].max_slice_tsc = 10349;            /* 10.349 ms at 1000 kHz: 10.3 */
-    gs[1].max_slice_tsc = 3100000;          /* 3100.0 ms */
-    gs[2].max_slice_tsc = 0;
+    cpu(0)->max_slice_tsc = 10349;            /* 10.349 ms at 1000 kHz: 10.3 */
+    cpu(1)->max_slice_tsc = 3100000;          /* 3100.0 ms */
+    cpu(2)->max_slice_tsc = 0;
     host_console_reset();
-    summary_print(gs, 3, 1000);
+    summary_print(vms, 3, 1000);
     const char *out = host_console();
     assert_non_null(strstr(out, "max-slice-ms"));
     assert_non_null(strstr(out, " 10.3 "));

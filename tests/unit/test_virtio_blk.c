@@ -26,18 +26,19 @@
 #define PART_SECTORS (PART_LAST - PART_FIRST + 1)
 #define GUARD        0xEE
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static struct mem_blkdev *disk;
 static struct virtio_blk blk;
 static uint16_t avail_idx;
 static uint16_t qsize = 16;
 static unsigned used_calls, reset_calls;
 
-static void w16(uint64_t gpa, uint16_t v) { memcpy(g->ram + gpa, &v, 2); }
-static void w32(uint64_t gpa, uint32_t v) { memcpy(g->ram + gpa, &v, 4); }
-static void w64(uint64_t gpa, uint64_t v) { memcpy(g->ram + gpa, &v, 8); }
-static uint16_t r16(uint64_t gpa) { uint16_t v; memcpy(&v, g->ram + gpa, 2); return v; }
-static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, g->ram + gpa, 4); return v; }
+static void w16(uint64_t gpa, uint16_t v) { memcpy(vm->ram + gpa, &v, 2); }
+static void w32(uint64_t gpa, uint32_t v) { memcpy(vm->ram + gpa, &v, 4); }
+static void w64(uint64_t gpa, uint64_t v) { memcpy(vm->ram + gpa, &v, 8); }
+static uint16_t r16(uint64_t gpa) { uint16_t v; memcpy(&v, vm->ram + gpa, 2); return v; }
+static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, vm->ram + gpa, 4); return v; }
 
 static void on_used(void *ctx, struct virtio_blk *b, unsigned queue)
 {
@@ -60,7 +61,7 @@ static void start_queue(void)
     q->desc_gpa = DESC_GPA;
     q->avail_gpa = AVAIL_GPA;
     q->used_gpa = USED_GPA;
-    assert_int_equal(virtq_enable(q, g), VIRTQ_OK);
+    assert_int_equal(virtq_enable(q, vm), VIRTQ_OK);
     avail_idx = 0;
     w16(AVAIL_GPA + 2, 0);
     w16(USED_GPA + 2, 0);
@@ -75,7 +76,7 @@ static void make_device(bool read_only, uint64_t features)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, read_only), 0);
-    virtio_blk_init(&blk, g, &md, NULL);
+    virtio_blk_init(&blk, vm, &md, NULL);
     blk.hooks = (struct virtio_blk_hooks){ on_used, on_reset, NULL };
     virtio_blk_set_driver_features(&blk, features);
     start_queue();
@@ -88,7 +89,8 @@ static const uint64_t ALL_FEATURES = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("vm1", RAM_SIZE);
+    vm = test_vm_new("vm1", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     qsize = 16;
     disk = mem_blkdev_new(DISK_SECTORS, 512, 16);
     memset(disk->data, GUARD, (size_t)DISK_SECTORS * 512);
@@ -113,7 +115,7 @@ static int teardown(void **state)
     (void)state;
     expect_outside_untouched();
     mem_blkdev_free(disk);
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
@@ -169,11 +171,11 @@ static uint64_t disk_bytes(void)
  * turn may move more than the step budget. */
 static void run_pending(void)
 {
-    assert_true(g->device_work.pending);
-    assert_ptr_equal(g->device_work.run, virtio_blk_run);
-    assert_ptr_equal(g->device_work.ctx, &blk);
+    assert_true(vm->device_work.pending);
+    assert_ptr_equal(vm->device_work.run, virtio_blk_run);
+    assert_ptr_equal(vm->device_work.ctx, &blk);
     uint64_t before = disk_bytes();
-    g->device_work.run(g->device_work.ctx);
+    vm->device_work.run(vm->device_work.ctx);
     assert_true(disk_bytes() - before <= VIRTIO_BLK_STEP_BYTES);
 }
 
@@ -181,7 +183,7 @@ static void run_pending(void)
 static unsigned drain(void)
 {
     unsigned turns = 0;
-    while (g->device_work.pending) {
+    while (vm->device_work.pending) {
         assert_true(turns < 100000);
         run_pending();
         turns++;
@@ -194,7 +196,7 @@ static int request(uint32_t type, uint64_t sector, uint32_t data_len)
 {
     bool in = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
     header(HDR_GPA, type, sector);
-    g->ram[STATUS_GPA] = 0xAA;
+    vm->ram[STATUS_GPA] = 0xAA;
     if (data_len) {
         desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
         desc(1, DATA_GPA, data_len, VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0), 2);
@@ -211,7 +213,7 @@ static int request(uint32_t type, uint64_t sector, uint32_t data_len)
     drain();
     assert_int_equal((uint16_t)(r16(USED_GPA + 2) - used_before), 1);
     assert_int_equal(last_used_id(), 0);
-    return g->ram[STATUS_GPA];
+    return vm->ram[STATUS_GPA];
 }
 
 static void test_features(void **state)
@@ -261,24 +263,24 @@ static void test_config_space(void **state)
 static void test_first_and_last_sectors(void **state)
 {
     (void)state;
-    memset(g->ram + DATA_GPA, 0x11, 512);
+    memset(vm->ram + DATA_GPA, 0x11, 512);
     assert_int_equal(request(VIRTIO_BLK_T_OUT, 0, 512), VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_len(), 1);
-    memset(g->ram + DATA_GPA, 0x22, 512);
+    memset(vm->ram + DATA_GPA, 0x22, 512);
     assert_int_equal(request(VIRTIO_BLK_T_OUT, PART_SECTORS - 1, 512), VIRTIO_BLK_S_OK);
     assert_int_equal(mem_blkdev_sector(disk, PART_FIRST)[0], 0x11);
     assert_int_equal(mem_blkdev_sector(disk, PART_FIRST)[511], 0x11);
     assert_int_equal(mem_blkdev_sector(disk, PART_LAST)[0], 0x22);
     assert_int_equal(mem_blkdev_sector(disk, PART_LAST - 1)[0], GUARD);
 
-    memset(g->ram + DATA_GPA, 0, 1024);
+    memset(vm->ram + DATA_GPA, 0, 1024);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_len(), 513);
-    assert_int_equal(g->ram[DATA_GPA + 511], 0x11);
-    assert_int_equal(g->ram[DATA_GPA + 512], 0);
+    assert_int_equal(vm->ram[DATA_GPA + 511], 0x11);
+    assert_int_equal(vm->ram[DATA_GPA + 512], 0);
     assert_int_equal(request(VIRTIO_BLK_T_IN, PART_SECTORS - 2, 1024), VIRTIO_BLK_S_OK);
-    assert_int_equal(g->ram[DATA_GPA], GUARD);         /* partition sector 998 was never written */
-    assert_int_equal(g->ram[DATA_GPA + 512], 0x22);
+    assert_int_equal(vm->ram[DATA_GPA], GUARD);         /* partition sector 998 was never written */
+    assert_int_equal(vm->ram[DATA_GPA + 512], 0x22);
     assert_int_equal(blk.stats.reads, 2);
     assert_int_equal(blk.stats.writes, 2);
     assert_int_equal(used_calls, 4);
@@ -288,13 +290,13 @@ static void test_whole_partition_in_one_request(void **state)
 {
     (void)state;
     for (uint32_t i = 0; i < PART_SECTORS * 512; i++)
-        g->ram[DATA_GPA + i] = (uint8_t)(i / 512 + i);
+        vm->ram[DATA_GPA + i] = (uint8_t)(i / 512 + i);
     assert_int_equal(request(VIRTIO_BLK_T_OUT, 0, PART_SECTORS * 512), VIRTIO_BLK_S_OK);
-    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST), g->ram + DATA_GPA, PART_SECTORS * 512);
-    memset(g->ram + DATA_GPA, 0, PART_SECTORS * 512);
+    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST), vm->ram + DATA_GPA, PART_SECTORS * 512);
+    memset(vm->ram + DATA_GPA, 0, PART_SECTORS * 512);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0, PART_SECTORS * 512), VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_len(), PART_SECTORS * 512 + 1);
-    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST), g->ram + DATA_GPA, PART_SECTORS * 512);
+    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST), vm->ram + DATA_GPA, PART_SECTORS * 512);
 }
 
 static void test_out_of_range_requests(void **state)
@@ -361,17 +363,17 @@ static void test_write_through_without_flush_feature(void **state)
 static void test_get_id(void **state)
 {
     (void)state;
-    memset(g->ram + DATA_GPA, 0x77, 32);
+    memset(vm->ram + DATA_GPA, 0x77, 32);
     assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20), VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_len(), 21);
-    assert_memory_equal(g->ram + DATA_GPA, "tessera-vm1-guest1\0\0", 20);
-    assert_int_equal(g->ram[DATA_GPA + 20], 0x77);
+    assert_memory_equal(vm->ram + DATA_GPA, "tessera-vm1-guest1\0\0", 20);
+    assert_int_equal(vm->ram[DATA_GPA + 20], 0x77);
     assert_int_equal(disk->log_count, 0);
     /* a short buffer gets what fits */
-    memset(g->ram + DATA_GPA, 0x77, 32);
+    memset(vm->ram + DATA_GPA, 0x77, 32);
     assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 7), VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_len(), 8);
-    assert_memory_equal(g->ram + DATA_GPA, "tessera\x77", 8);
+    assert_memory_equal(vm->ram + DATA_GPA, "tessera\x77", 8);
     assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 0), VIRTIO_BLK_S_IOERR);
     assert_int_equal(blk.stats.get_ids, 3);
 }
@@ -386,12 +388,12 @@ static void test_get_id_truncated_to_20(void **state)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
-    virtio_blk_init(&blk, g, &md, NULL);
+    virtio_blk_init(&blk, vm, &md, NULL);
     virtio_blk_set_driver_features(&blk, ALL_FEATURES);
     start_queue();
-    memset(g->ram + DATA_GPA, 0x77, 32);
+    memset(vm->ram + DATA_GPA, 0x77, 32);
     assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20), VIRTIO_BLK_S_OK);
-    assert_memory_equal(g->ram + DATA_GPA, "tessera-vm1-a-very-l", 20);
+    assert_memory_equal(vm->ram + DATA_GPA, "tessera-vm1-a-very-l", 20);
 }
 
 static void test_read_only(void **state)
@@ -453,12 +455,12 @@ static void test_scattered_buffers(void **state)
         for (unsigned i = 0; i < 4; i++) {
             desc(2 + i, addr[i], lens[i], VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0), (uint16_t)(3 + i));
             for (uint32_t j = 0; j < lens[i]; j++)
-                g->ram[addr[i] + j] = in ? 0 : (uint8_t)(i * 50 + j);
+                vm->ram[addr[i] + j] = in ? 0 : (uint8_t)(i * 50 + j);
         }
         desc(6, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
         offer(0);
         assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-        assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+        assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
         assert_int_equal(last_used_len(), in ? 1537 : 1);
     }
     /* on disk: the buffers concatenated, at partition sector 7 */
@@ -467,7 +469,7 @@ static void test_scattered_buffers(void **state)
     for (unsigned i = 0; i < 4; i++)
         for (uint32_t j = 0; j < lens[i]; j++, pos++) {
             assert_int_equal(d[pos], (uint8_t)(i * 50 + j));
-            assert_int_equal(g->ram[addr[i] + j], (uint8_t)(i * 50 + j));   /* read back */
+            assert_int_equal(vm->ram[addr[i] + j], (uint8_t)(i * 50 + j));   /* read back */
         }
     assert_int_equal(d[1536], GUARD);
 }
@@ -487,13 +489,13 @@ static void test_adjacent_segments_one_transfer(void **state)
         for (unsigned i = 0; i < 5; i++) {
             desc(1 + i, addr[i], lens[i], VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0), (uint16_t)(2 + i));
             for (uint32_t j = 0; j < lens[i]; j++)
-                g->ram[addr[i] + j] = in ? 0 : (uint8_t)(i * 40 + j / 3);
+                vm->ram[addr[i] + j] = in ? 0 : (uint8_t)(i * 40 + j / 3);
         }
         desc(6, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
         mem_blkdev_clear_log(disk);
         offer(0);
         assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-        assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+        assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
         assert_int_equal(disk->log_count, 2);
         assert_int_equal(disk->log[0].kind, in ? MEM_ACCESS_READ : MEM_ACCESS_WRITE);
         assert_int_equal(disk->log[0].lba, PART_FIRST + 20);
@@ -507,7 +509,7 @@ static void test_adjacent_segments_one_transfer(void **state)
     for (unsigned i = 0; i < 5; i++)
         for (uint32_t j = 0; j < lens[i]; j++, pos++) {
             assert_int_equal(d[pos], (uint8_t)(i * 40 + j / 3));
-            assert_int_equal(g->ram[addr[i] + j], (uint8_t)(i * 40 + j / 3));
+            assert_int_equal(vm->ram[addr[i] + j], (uint8_t)(i * 40 + j / 3));
         }
     assert_int_equal(d[4096], GUARD);
 }
@@ -524,13 +526,13 @@ static void test_adjacent_segments_with_split_sector(void **state)
     for (unsigned i = 0; i < 3; i++) {
         desc(1 + i, addr[i], lens[i], VIRTQ_DESC_F_NEXT, (uint16_t)(2 + i));
         for (uint32_t j = 0; j < lens[i]; j++)
-            g->ram[addr[i] + j] = (uint8_t)(i * 70 + j);
+            vm->ram[addr[i] + j] = (uint8_t)(i * 70 + j);
     }
     desc(4, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     mem_blkdev_clear_log(disk);
     offer(0);
     assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(disk->log_count, 2);
     assert_int_equal(disk->log[0].count, 3);          /* 1536 of the 1600 adjacent bytes */
     assert_int_equal(disk->log[1].count, 1);          /* 64 + 448 bounced */
@@ -545,14 +547,14 @@ static void test_indirect_request(void **state)
 {
     (void)state;
     header(HDR_GPA, VIRTIO_BLK_T_OUT, 0);
-    memset(g->ram + DATA_GPA, 0x3C, 1024);
+    memset(vm->ram + DATA_GPA, 0x3C, 1024);
     desc_at(TABLE_GPA, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     desc_at(TABLE_GPA, 1, DATA_GPA, 1024, VIRTQ_DESC_F_NEXT, 2);
     desc_at(TABLE_GPA, 2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     desc(4, TABLE_GPA, 48, VIRTQ_DESC_F_INDIRECT, 0);
     offer(4);
     assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_id(), 4);
     assert_int_equal(mem_blkdev_sector(disk, PART_FIRST + 1)[511], 0x3C);
 }
@@ -566,23 +568,23 @@ static void test_layout_errors_fail_the_request_only(void **state)
     desc(1, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
     assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     /* readable data after writable data */
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     desc(1, DATA_GPA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     desc(2, DATA_GPA + 512, 512, VIRTQ_DESC_F_NEXT, 3);
     desc(3, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
-    g->ram[STATUS_GPA] = 0xAA;
+    vm->ram[STATUS_GPA] = 0xAA;
     assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     /* IN with extra readable data, OUT with writable data */
     desc(1, DATA_GPA, 512, VIRTQ_DESC_F_NEXT, 3);
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     offer(0);
-    g->ram[STATUS_GPA] = 0xAA;
+    vm->ram[STATUS_GPA] = 0xAA;
     assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_OK);
 
     /* data buffers outside RAM or overflowing, with a good status byte */
@@ -596,10 +598,10 @@ static void test_layout_errors_fail_the_request_only(void **state)
             desc(1, bad[i].addr, bad[i].len, VIRTQ_DESC_F_NEXT | (in ? VIRTQ_DESC_F_WRITE : 0), 2);
             desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
             offer(0);
-            g->ram[STATUS_GPA] = 0xAA;
+            vm->ram[STATUS_GPA] = 0xAA;
             mem_blkdev_clear_log(disk);
             assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-            assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+            assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
             assert_int_equal(disk->log_count, 0);
         }
     }
@@ -608,7 +610,7 @@ static void test_layout_errors_fail_the_request_only(void **state)
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
     assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     assert_false(blk.needs_reset);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_OK);
     assert_int_equal(reset_calls, 0);
@@ -699,8 +701,8 @@ static void test_several_requests_one_notify(void **state)
     assert_int_equal(used_calls, 1);
     assert_int_equal(r16(USED_GPA + 2), 3);
     for (unsigned i = 0; i < 3; i++) {
-        assert_int_equal(g->ram[STATUS_GPA + i], 0);
-        assert_int_equal(g->ram[DATA_GPA + 512 * i], 0x40 + i);
+        assert_int_equal(vm->ram[STATUS_GPA + i], 0);
+        assert_int_equal(vm->ram[DATA_GPA + 512 * i], 0x40 + i);
         assert_int_equal(r32(USED_GPA + 4 + 8 * i), 3 * i);
         assert_int_equal(r32(USED_GPA + 8 + 8 * i), 513);
     }
@@ -711,7 +713,7 @@ static void test_several_requests_one_notify(void **state)
 
 
 /* ---- Bounded work per step: a notify does one budget's worth, the rest waits in
- * g->device_work for the guest's later turns. ---- */
+ * vm->device_work for the guest's later turns. ---- */
 
 #define BIG_RAM          (20ull << 20)
 #define BIG_PART_FIRST   64u
@@ -725,7 +727,8 @@ static uint8_t big_pattern(uint64_t byte) { return (uint8_t)(byte / 512 * 7 + by
 static int setup_big(void **state)
 {
     (void)state;
-    g = test_guest_new("vm1", BIG_RAM);
+    vm = test_vm_new("vm1", BIG_RAM);
+    vcpu = test_vcpu(vm);
     qsize = VIRTQ_MAX_SIZE;
     disk = mem_blkdev_new(BIG_DISK_SECTORS, 512, 256);
     memset(disk->data, GUARD, (size_t)BIG_DISK_SECTORS * 512);
@@ -740,7 +743,7 @@ static int setup_big(void **state)
     p.first_lba = BIG_PART_FIRST;
     p.last_lba = BIG_PART_FIRST + BIG_PART_SECTORS - 1;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
-    virtio_blk_init(&blk, g, &md, NULL);
+    virtio_blk_init(&blk, vm, &md, NULL);
     blk.hooks = (struct virtio_blk_hooks){ on_used, on_reset, NULL };
     virtio_blk_set_driver_features(&blk, ALL_FEATURES);
     start_queue();
@@ -752,7 +755,7 @@ static int teardown_big(void **state)
     (void)state;
     assert_true(mem_blkdev_all_within(disk, BIG_PART_FIRST, BIG_PART_FIRST + BIG_PART_SECTORS - 1));
     mem_blkdev_free(disk);
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
@@ -763,7 +766,7 @@ static void test_notify_bounded_by_bytes(void **state)
 {
     (void)state;
     header(HDR_GPA, VIRTIO_BLK_T_IN, 0);
-    g->ram[STATUS_GPA] = 0xAA;
+    vm->ram[STATUS_GPA] = 0xAA;
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     desc(1, BIG_DATA_GPA, BIG_REQUEST, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
@@ -773,21 +776,21 @@ static void test_notify_bounded_by_bytes(void **state)
     assert_int_equal(virtio_blk_notify(&blk, 0), 0);       /* nothing finished yet */
     assert_true(disk_bytes() > 0);
     assert_true(disk_bytes() <= VIRTIO_BLK_STEP_BYTES);
-    assert_true(g->device_work.pending);
+    assert_true(vm->device_work.pending);
     assert_int_equal(r16(USED_GPA + 2), 0);                 /* no used entry before the end */
-    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+    assert_int_equal(vm->ram[STATUS_GPA], 0xAA);
 
     unsigned turns = drain();
     assert_true(turns >= (uint64_t)VIRTQ_MAX_SIZE * BIG_REQUEST / VIRTIO_BLK_STEP_BYTES - 1);
-    assert_false(g->device_work.pending);
+    assert_false(vm->device_work.pending);
     assert_int_equal(disk_bytes(), (uint64_t)VIRTQ_MAX_SIZE * BIG_REQUEST);
     assert_int_equal(r16(USED_GPA + 2), VIRTQ_MAX_SIZE);
     for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++) {
         assert_int_equal(r32(USED_GPA + 4 + 8 * i), 0);
         assert_int_equal(r32(USED_GPA + 8 + 8 * i), BIG_REQUEST + 1);
     }
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
-    assert_memory_equal(g->ram + BIG_DATA_GPA, mem_blkdev_sector(disk, BIG_PART_FIRST), BIG_REQUEST);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_memory_equal(vm->ram + BIG_DATA_GPA, mem_blkdev_sector(disk, BIG_PART_FIRST), BIG_REQUEST);
     assert_int_equal(blk.stats.requests, VIRTQ_MAX_SIZE);
     assert_int_equal(blk.stats.reads, VIRTQ_MAX_SIZE);
     /* Drained: a turn now (a stale call) and a notify do nothing. */
@@ -795,7 +798,7 @@ static void test_notify_bounded_by_bytes(void **state)
     virtio_blk_run(&blk);
     assert_int_equal(virtio_blk_notify(&blk, 0), 0);
     assert_int_equal(disk_bytes(), moved);
-    assert_false(g->device_work.pending);
+    assert_false(vm->device_work.pending);
 }
 
 /* Requests without data are bounded too: a full ring of GET_IDs (again one head) takes
@@ -813,11 +816,11 @@ static void test_notify_bounded_by_request_count(void **state)
     assert_int_equal(virtio_blk_notify(&blk, 0), per_step);
     assert_int_equal(r16(USED_GPA + 2), per_step);
     assert_int_equal(used_calls, 1);
-    assert_true(g->device_work.pending);
+    assert_true(vm->device_work.pending);
     assert_int_equal(drain(), VIRTQ_MAX_SIZE / per_step - 1);
     assert_int_equal(r16(USED_GPA + 2), VIRTQ_MAX_SIZE);
     assert_int_equal(used_calls, VIRTQ_MAX_SIZE / per_step);       /* one signal per step */
-    assert_memory_equal(g->ram + BIG_DATA_GPA, "tessera-vm1-big\0\0\0\0\0", 20);
+    assert_memory_equal(vm->ram + BIG_DATA_GPA, "tessera-vm1-big\0\0\0\0\0", 20);
 }
 
 /* A fake clock: the disk takes SECTOR_TICKS per sector moved and FLUSH_TICKS per flush. */
@@ -848,7 +851,7 @@ static void test_time_budget_fake_clock(void **state)
     (void)state;
     struct minidisk md = blk.md;
     const struct virtio_blk_clock clock = { fake_now, STEP_TICKS };
-    virtio_blk_init(&blk, g, &md, &clock);
+    virtio_blk_init(&blk, vm, &md, &clock);
     blk.hooks = (struct virtio_blk_hooks){ on_used, on_reset, NULL };
     virtio_blk_set_driver_features(&blk, ALL_FEATURES);
     start_queue();
@@ -863,7 +866,7 @@ static void test_time_budget_fake_clock(void **state)
     assert_true(fake_ticks_of(notify_queue0) <= STEP_TICKS);
     assert_true(disk_bytes() < VIRTIO_BLK_STEP_BYTES / 4);     /* time, not bytes, ended it */
     unsigned turns = 0;
-    while (g->device_work.pending) {
+    while (vm->device_work.pending) {
         uint64_t bytes = disk_bytes();
         uint64_t ticks = fake_ticks_of(one_turn);
         assert_true(ticks <= STEP_TICKS);
@@ -871,9 +874,9 @@ static void test_time_budget_fake_clock(void **state)
         assert_true(++turns < 1000);
     }
     assert_true(turns >= PART_SECTORS * SECTOR_TICKS / STEP_TICKS - 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_len(), PART_SECTORS * 512 + 1);
-    assert_memory_equal(g->ram + DATA_GPA, mem_blkdev_sector(disk, PART_FIRST), PART_SECTORS * 512);
+    assert_memory_equal(vm->ram + DATA_GPA, mem_blkdev_sector(disk, PART_FIRST), PART_SECTORS * 512);
 
     /* A flush that takes a whole step's time: one per step, whatever the byte budget says. */
     for (unsigned i = 0; i < 3; i++) {
@@ -883,11 +886,11 @@ static void test_time_budget_fake_clock(void **state)
         offer((uint16_t)(3 * i));
     }
     assert_int_equal(virtio_blk_notify(&blk, 0), 1);
-    assert_true(g->device_work.pending);
+    assert_true(vm->device_work.pending);
     run_pending();
-    assert_true(g->device_work.pending);
+    assert_true(vm->device_work.pending);
     run_pending();
-    assert_false(g->device_work.pending);                      /* the ring is empty: done */
+    assert_false(vm->device_work.pending);                      /* the ring is empty: done */
     assert_int_equal(blk.stats.flushes, 3);
     assert_int_equal(r16(USED_GPA + 2), 4);
 }
@@ -896,13 +899,13 @@ static void test_time_budget_fake_clock(void **state)
 static void start_whole_partition_read(void)
 {
     header(HDR_GPA, VIRTIO_BLK_T_IN, 0);
-    g->ram[STATUS_GPA] = 0xAA;
+    vm->ram[STATUS_GPA] = 0xAA;
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     desc(1, DATA_GPA, PART_SECTORS * 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
     assert_int_equal(virtio_blk_notify(&blk, 0), 0);
-    assert_true(g->device_work.pending);
+    assert_true(vm->device_work.pending);
 }
 
 /* A device reset by the driver drops the request in progress and cancels the pending work:
@@ -913,19 +916,19 @@ static void test_reset_while_pending(void **state)
     start_whole_partition_read();
     uint64_t moved = disk_bytes();
     virtio_blk_reset(&blk);
-    assert_false(g->device_work.pending);
+    assert_false(vm->device_work.pending);
     virtio_blk_run(&blk);                   /* a turn taken anyway changes nothing */
     assert_int_equal(disk_bytes(), moved);
     assert_int_equal(r16(USED_GPA + 2), 0);
-    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+    assert_int_equal(vm->ram[STATUS_GPA], 0xAA);
     assert_int_equal(blk.stats.requests, 0);
 
     virtio_blk_set_driver_features(&blk, ALL_FEATURES);
     start_queue();
     memset(mem_blkdev_sector(disk, PART_FIRST + 9), 0x5A, 512);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 9, 512), VIRTIO_BLK_S_OK);
-    assert_int_equal(g->ram[DATA_GPA], 0x5A);
-    assert_false(g->device_work.pending);
+    assert_int_equal(vm->ram[DATA_GPA], 0x5A);
+    assert_false(vm->device_work.pending);
 }
 
 /* A disk error in a later step fails that request (IOERR, one used entry, no more disk access
@@ -939,7 +942,7 @@ static void test_request_failing_part_way(void **state)
     start_whole_partition_read();
     assert_int_equal(blk.stats.device_errors, 0);       /* the first step went well */
     drain();
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     assert_int_equal(r16(USED_GPA + 2), 1);
     assert_true(last_used_len() >= 1 && last_used_len() <= 700 * 512 + 1);
     assert_int_equal(blk.stats.device_errors, 1);
@@ -959,7 +962,7 @@ static void test_request_failing_part_way(void **state)
     offer(0);
     assert_int_equal(virtio_blk_notify(&blk, 0), 0);
     drain();
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     assert_int_equal(last_used_len(), 1);
     for (unsigned i = 0; i < disk->log_count; i++)
         assert_int_not_equal(disk->log[i].kind, MEM_ACCESS_FLUSH);
@@ -973,31 +976,31 @@ static void test_interleaved_notifies(void **state)
     (void)state;
     start_whole_partition_read();
     header(HDR_GPA + 16, VIRTIO_BLK_T_OUT, 5);
-    memset(g->ram + DATA_GPA + 0x80000, 0x6B, 512);
+    memset(vm->ram + DATA_GPA + 0x80000, 0x6B, 512);
     desc(3, HDR_GPA + 16, 16, VIRTQ_DESC_F_NEXT, 4);
     desc(4, DATA_GPA + 0x80000, 512, VIRTQ_DESC_F_NEXT, 5);
     desc(5, STATUS_GPA + 1, 1, VIRTQ_DESC_F_WRITE, 0);
-    g->ram[STATUS_GPA + 1] = 0xAA;
+    vm->ram[STATUS_GPA + 1] = 0xAA;
     offer(3);
     unsigned notifies = 0;
     while (r16(USED_GPA + 2) < 2) {
         uint64_t before = disk_bytes();
         if (r16(USED_GPA + 2) == 0)
-            assert_int_equal(g->ram[STATUS_GPA + 1], 0xAA);     /* not before the first */
+            assert_int_equal(vm->ram[STATUS_GPA + 1], 0xAA);     /* not before the first */
         assert_true(virtio_blk_notify(&blk, 0) >= 0);
         assert_true(disk_bytes() - before <= VIRTIO_BLK_STEP_BYTES);
         assert_true(++notifies < 100);
     }
     assert_true(notifies >= 1);
-    assert_false(g->device_work.pending);
+    assert_false(vm->device_work.pending);
     assert_int_equal(r32(USED_GPA + 4), 0);
     assert_int_equal(r32(USED_GPA + 8), PART_SECTORS * 512 + 1);
     assert_int_equal(r32(USED_GPA + 12), 3);
     assert_int_equal(r32(USED_GPA + 16), 1);
-    assert_int_equal(g->ram[STATUS_GPA + 1], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA + 1], VIRTIO_BLK_S_OK);
     assert_int_equal(mem_blkdev_sector(disk, PART_FIRST + 5)[0], 0x6B);
     /* the read was served before the write: it holds the old sector 5 */
-    assert_int_equal(g->ram[DATA_GPA + 5 * 512], GUARD);
+    assert_int_equal(vm->ram[DATA_GPA + 5 * 512], GUARD);
 }
 
 /* A broken ring found after a request in progress: that request completes, then NEEDS_RESET
@@ -1009,12 +1012,12 @@ static void test_needs_reset_ends_pending_work(void **state)
     offer(16);                                  /* head out of range */
     drain();
     assert_true(blk.needs_reset);
-    assert_false(g->device_work.pending);
+    assert_false(vm->device_work.pending);
     assert_int_equal(r16(USED_GPA + 2), 1);
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(reset_calls, 1);
     assert_int_equal(virtio_blk_notify(&blk, 0), -1);
-    assert_false(g->device_work.pending);
+    assert_false(vm->device_work.pending);
 }
 
 int main(void)

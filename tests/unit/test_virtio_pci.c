@@ -32,7 +32,8 @@
 #define F_VERSION_1 (1ull << 32)
 #define F_FLUSH     (1ull << VIRTIO_BLK_F_FLUSH)
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static struct mem_blkdev *disk;
 static uint16_t avail_idx;
 
@@ -44,28 +45,28 @@ static struct {
     unsigned pci_cfg;
 } d;
 
-static void w16(uint64_t gpa, uint16_t v) { memcpy(g->ram + gpa, &v, 2); }
-static void w32(uint64_t gpa, uint32_t v) { memcpy(g->ram + gpa, &v, 4); }
-static void w64(uint64_t gpa, uint64_t v) { memcpy(g->ram + gpa, &v, 8); }
-static uint16_t r16(uint64_t gpa) { uint16_t v; memcpy(&v, g->ram + gpa, 2); return v; }
-static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, g->ram + gpa, 4); return v; }
+static void w16(uint64_t gpa, uint16_t v) { memcpy(vm->ram + gpa, &v, 2); }
+static void w32(uint64_t gpa, uint32_t v) { memcpy(vm->ram + gpa, &v, 4); }
+static void w64(uint64_t gpa, uint64_t v) { memcpy(vm->ram + gpa, &v, 8); }
+static uint16_t r16(uint64_t gpa) { uint16_t v; memcpy(&v, vm->ram + gpa, 2); return v; }
+static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, vm->ram + gpa, 4); return v; }
 
 static uint32_t cfg_read(unsigned dev, unsigned reg, unsigned size)
 {
     uint32_t v;
-    port_out(g, PCI_PORT_CONFIG_ADDRESS, 4, PCI_CONFIG_ENABLE | dev << 11 | (reg & 0xFC));
-    port_in(g, (uint16_t)(PCI_PORT_CONFIG_DATA + (reg & 3)), size, &v);
+    port_out(vm, PCI_PORT_CONFIG_ADDRESS, 4, PCI_CONFIG_ENABLE | dev << 11 | (reg & 0xFC));
+    port_in(vm, (uint16_t)(PCI_PORT_CONFIG_DATA + (reg & 3)), size, &v);
     return v;
 }
 
 static void cfg_write(unsigned dev, unsigned reg, unsigned size, uint32_t v)
 {
-    port_out(g, PCI_PORT_CONFIG_ADDRESS, 4, PCI_CONFIG_ENABLE | dev << 11 | (reg & 0xFC));
-    port_out(g, (uint16_t)(PCI_PORT_CONFIG_DATA + (reg & 3)), size, v);
+    port_out(vm, PCI_PORT_CONFIG_ADDRESS, 4, PCI_CONFIG_ENABLE | dev << 11 | (reg & 0xFC));
+    port_out(vm, (uint16_t)(PCI_PORT_CONFIG_DATA + (reg & 3)), size, v);
 }
 
-static uint64_t common_rd(unsigned off, unsigned size) { return gpa_read(g, d.bar + d.common + off, size); }
-static void common_wr(unsigned off, unsigned size, uint64_t v) { gpa_write(g, d.bar + d.common + off, size, v); }
+static uint64_t common_rd(unsigned off, unsigned size) { return gpa_read(vm, d.bar + d.common + off, size); }
+static void common_wr(unsigned off, unsigned size, uint64_t v) { gpa_write(vm, d.bar + d.common + off, size, v); }
 static uint8_t status(void) { return (uint8_t)common_rd(VIRTIO_PCI_COMMON_STATUS, 1); }
 static void set_status(uint8_t s) { common_wr(VIRTIO_PCI_COMMON_STATUS, 1, s); }
 
@@ -146,7 +147,7 @@ static void driver_init(uint64_t features)
 static void notify_queue0(void)
 {
     uint32_t noff = (uint32_t)common_rd(VIRTIO_PCI_COMMON_Q_NOFF, 2);
-    gpa_write(g, d.bar + d.notify + noff * d.notify_mult, 2, 0);
+    gpa_write(vm, d.bar + d.notify + noff * d.notify_mult, 2, 0);
 }
 
 static void desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -171,19 +172,20 @@ static uint8_t request(uint32_t type, uint64_t sector)
     w32(HDR_GPA, type);
     w32(HDR_GPA + 4, 0);
     w64(HDR_GPA + 8, sector);
-    g->ram[STATUS_GPA] = 0xAA;
+    vm->ram[STATUS_GPA] = 0xAA;
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     desc(1, DATA_GPA, 512, (uint16_t)(VIRTQ_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VIRTQ_DESC_F_WRITE : 0)), 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     post_head(0);
     notify_queue0();
-    return g->ram[STATUS_GPA];
+    return vm->ram[STATUS_GPA];
 }
 
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("vm1", RAM_SIZE);
+    vm = test_vm_new("vm1", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     disk = mem_blkdev_new(DISK_SECTORS, 512, 0);
     struct gpt_partition p;
     struct minidisk md;
@@ -192,7 +194,7 @@ static int setup(void **state)
     p.first_lba = PART_FIRST;
     p.last_lba = PART_LAST;
     assert_int_equal(minidisk_init(&md, &disk->dev, &p, false), 0);
-    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), 0);
+    assert_int_equal(virtio_blk_pci_attach(vm, &md, NULL), 0);
     discover();
     return 0;
 }
@@ -201,11 +203,11 @@ static int teardown(void **state)
 {
     (void)state;
     assert_true(mem_blkdev_all_within(disk, PART_FIRST, PART_LAST));
-    virtio_blk_pci_detach(g);
-    assert_null(g->pci);
-    assert_int_equal(g->mmio_count, 0);
+    virtio_blk_pci_detach(vm);
+    assert_null(vm->pci);
+    assert_int_equal(vm->mmio_count, 0);
     mem_blkdev_free(disk);
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
@@ -231,10 +233,10 @@ static void test_pci_identity(void **state)
     cfg_write(d.dev, PCI_BAR0, 4, 0xE0000000);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_NUMQ, 2), 1);
     /* Capacity through the device configuration, 64-bit and as two dwords. */
-    assert_int_equal(gpa_read(g, d.bar + d.device, 8), PART_LAST - PART_FIRST + 1);
-    assert_int_equal(gpa_read(g, d.bar + d.device, 4), PART_LAST - PART_FIRST + 1);
-    assert_int_equal(gpa_read(g, d.bar + d.device + 4, 4), 0);
-    assert_int_equal(gpa_read(g, d.bar + d.device + 20, 4), 512);      /* blk_size */
+    assert_int_equal(gpa_read(vm, d.bar + d.device, 8), PART_LAST - PART_FIRST + 1);
+    assert_int_equal(gpa_read(vm, d.bar + d.device, 4), PART_LAST - PART_FIRST + 1);
+    assert_int_equal(gpa_read(vm, d.bar + d.device + 4, 4), 0);
+    assert_int_equal(gpa_read(vm, d.bar + d.device + 20, 4), 512);      /* blk_size */
 }
 
 static void test_bar_placement_rule(void **state)
@@ -262,7 +264,7 @@ static void test_full_init_and_io(void **state)
     uint64_t offered = common_rd(VIRTIO_PCI_COMMON_DF, 4);
     common_wr(VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
     offered |= common_rd(VIRTIO_PCI_COMMON_DF, 4) << 32;
-    struct virtio_blk *b = virtio_blk_pci_device(g);
+    struct virtio_blk *b = virtio_blk_pci_device(vm);
     assert_int_equal(offered, virtio_blk_device_features(b));
     assert_true(offered & F_VERSION_1);
     driver_init(F_VERSION_1 | F_FLUSH);
@@ -270,30 +272,30 @@ static void test_full_init_and_io(void **state)
 
     /* Write a pattern to guest sector 5, then read it back into cleared RAM. */
     for (unsigned i = 0; i < 512; i++)
-        g->ram[DATA_GPA + i] = (uint8_t)(i * 7 + 1);
+        vm->ram[DATA_GPA + i] = (uint8_t)(i * 7 + 1);
     assert_int_equal(request(VIRTIO_BLK_T_OUT, 5), VIRTIO_BLK_S_OK);
     assert_int_equal(r16(USED_GPA + 2), 1);
-    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 5), g->ram + DATA_GPA, 512);
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 1);      /* used-ring bit, cleared by the read */
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 0);
+    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 5), vm->ram + DATA_GPA, 512);
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 1), 1);      /* used-ring bit, cleared by the read */
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 1), 0);
 
-    memset(g->ram + DATA_GPA, 0, 512);
+    memset(vm->ram + DATA_GPA, 0, 512);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 5), VIRTIO_BLK_S_OK);
     assert_int_equal(r16(USED_GPA + 2), 2);
     assert_int_equal(r32(USED_GPA + 4 + 8 + 4), 513);         /* second used element: data + status */
-    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 5), g->ram + DATA_GPA, 512);
+    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 5), vm->ram + DATA_GPA, 512);
 
     /* Out of the minidisk: IOERR from the backend, device still fine. */
     assert_int_equal(request(VIRTIO_BLK_T_IN, PART_LAST - PART_FIRST + 1), VIRTIO_BLK_S_IOERR);
     assert_int_equal(request(VIRTIO_BLK_T_FLUSH, 0), VIRTIO_BLK_S_OK);
     assert_int_equal(status(), 0x0F);
-    assert_int_equal(virtio_blk_pci_transport(g)->stats.notifies, 4);
+    assert_int_equal(virtio_blk_pci_transport(vm)->stats.notifies, 4);
 }
 
 static void test_feature_negotiation(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     /* A feature the device does not offer (bit 0: legacy BARRIER; bit 40): refused. */
     assert_int_equal(negotiate(F_VERSION_1 | 1), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     assert_int_equal(negotiate(F_VERSION_1 | 1ull << 40), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
@@ -305,7 +307,7 @@ static void test_feature_negotiation(void **state)
     assert_int_equal(status(), 0x03);
     setup_queue(QSIZE);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
-    assert_int_equal(virtio_blk_pci_device(g)->driver_features, 0);
+    assert_int_equal(virtio_blk_pci_device(vm)->driver_features, 0);
     /* The driver may read back what it wrote; selectors beyond 1 read 0. */
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_GFSELECT, 4), 1);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_GF, 4), 0);
@@ -320,7 +322,7 @@ static void test_feature_negotiation(void **state)
     common_wr(VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
     common_wr(VIRTIO_PCI_COMMON_GF, 4, 1u << VIRTIO_BLK_F_FLUSH);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_GF, 4), 0);
-    assert_int_equal(virtio_blk_pci_device(g)->driver_features, F_VERSION_1);
+    assert_int_equal(virtio_blk_pci_device(vm)->driver_features, F_VERSION_1);
     /* Status bits are only cleared by a reset; NEEDS_RESET cannot be set by the driver. */
     set_status(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_NEEDS_RESET);
     assert_int_equal(status(), 0x0B);
@@ -374,8 +376,8 @@ static void test_queue_registers(void **state)
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), QSIZE);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC_GPA);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
-    assert_int_equal(virtio_blk_pci_device(g)->vq[0].size, QSIZE);
-    assert_int_equal(virtio_blk_pci_device(g)->vq[0].used_gpa, USED_GPA);
+    assert_int_equal(virtio_blk_pci_device(vm)->vq[0].size, QSIZE);
+    assert_int_equal(virtio_blk_pci_device(vm)->vq[0].used_gpa, USED_GPA);
     /* After DRIVER_OK nothing about the queue changes either. */
     set_status(0x0F);
     set_status(0);
@@ -390,7 +392,7 @@ static void test_queue_registers(void **state)
 static void test_access_sizes(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     driver_init(F_VERSION_1);
     uint64_t bad = vp->stats.bad_accesses;
     /* Common configuration: natural widths only. */
@@ -410,21 +412,21 @@ static void test_access_sizes(void **state)
     assert_int_equal(status(), 0x0F);
     assert_int_equal(vp->stats.bad_accesses, bad + 13);
     /* Device configuration: any width inside it; outside reads 0; writes go nowhere. */
-    assert_int_equal(gpa_read(g, d.bar + d.device, 1), (PART_LAST - PART_FIRST + 1) & 0xFF);
-    assert_int_equal(gpa_read(g, d.bar + d.device, 2), PART_LAST - PART_FIRST + 1);
-    assert_int_equal(gpa_read(g, d.bar + d.device + VIRTIO_BLK_CONFIG_SIZE - 2, 4), 0);
-    assert_int_equal(gpa_read(g, d.bar + d.device + 0x800, 4), 0);
-    gpa_write(g, d.bar + d.device, 8, 0);
-    assert_int_equal(gpa_read(g, d.bar + d.device, 8), PART_LAST - PART_FIRST + 1);
+    assert_int_equal(gpa_read(vm, d.bar + d.device, 1), (PART_LAST - PART_FIRST + 1) & 0xFF);
+    assert_int_equal(gpa_read(vm, d.bar + d.device, 2), PART_LAST - PART_FIRST + 1);
+    assert_int_equal(gpa_read(vm, d.bar + d.device + VIRTIO_BLK_CONFIG_SIZE - 2, 4), 0);
+    assert_int_equal(gpa_read(vm, d.bar + d.device + 0x800, 4), 0);
+    gpa_write(vm, d.bar + d.device, 8, 0);
+    assert_int_equal(gpa_read(vm, d.bar + d.device, 8), PART_LAST - PART_FIRST + 1);
     /* ISR is read-only; notification area reads 0; BAR0 accesses at its end split cleanly. */
-    gpa_write(g, d.bar + d.isr, 1, 0xFF);
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 0);
-    assert_int_equal(gpa_read(g, d.bar + d.notify, 4), 0);
-    assert_int_equal(gpa_read(g, d.bar + VIRTIO_PCI_BAR_SIZE - 2, 4), 0xFFFF0000);
+    gpa_write(vm, d.bar + d.isr, 1, 0xFF);
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 1), 0);
+    assert_int_equal(gpa_read(vm, d.bar + d.notify, 4), 0);
+    assert_int_equal(gpa_read(vm, d.bar + VIRTIO_PCI_BAR_SIZE - 2, 4), 0xFFFF0000);
     /* A notify at a misaligned offset or of 8 bytes is not a notify. */
     uint64_t notifies = vp->stats.notifies;
-    gpa_write(g, d.bar + d.notify + 1, 1, 0);
-    gpa_write(g, d.bar + d.notify, 8, 0);
+    gpa_write(vm, d.bar + d.notify + 1, 1, 0);
+    gpa_write(vm, d.bar + d.notify, 8, 0);
     assert_int_equal(vp->stats.notifies, notifies);
     /* Direct calls with sizes the bus never produces. */
     assert_int_equal(virtio_pci_bar_read(vp, 0, 3), 0);
@@ -440,7 +442,7 @@ static void test_access_sizes(void **state)
 static void test_intx_follows_isr(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     driver_init(F_VERSION_1);
     assert_int_equal(cfg_read(d.dev, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT, 0);
     assert_false(pci_function_intx_asserted(&vp->fn));
@@ -457,7 +459,7 @@ static void test_intx_follows_isr(void **state)
     cfg_write(d.dev, PCI_STATUS, 2, 0xFFFF);
     assert_true(cfg_read(d.dev, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
     /* A 4-byte ISR read acknowledges too. */
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 4), VIRTIO_PCI_ISR_QUEUE);
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 4), VIRTIO_PCI_ISR_QUEUE);
     assert_int_equal(cfg_read(d.dev, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
     assert_false(pci_function_intx_asserted(&vp->fn));
     /* Both bits, then the reset drops the line without an ISR read. */
@@ -466,7 +468,7 @@ static void test_intx_follows_isr(void **state)
     assert_true(pci_function_intx_asserted(&vp->fn));
     set_status(0);
     assert_false(pci_function_intx_asserted(&vp->fn));
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 0);
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 1), 0);
     /* Reading the ISR through the PCI_CFG window acknowledges as well. */
     virtio_pci_signal_config(vp);
     cfg_write(d.dev, d.pci_cfg + 4, 1, 0);
@@ -479,7 +481,7 @@ static void test_intx_follows_isr(void **state)
 static void test_notify_needs_driver_ok(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     assert_int_equal(negotiate(F_VERSION_1), 0x0B);
     setup_queue(QSIZE);
     avail_idx = 0;
@@ -488,25 +490,25 @@ static void test_notify_needs_driver_ok(void **state)
     assert_int_equal(vp->stats.ignored_notifies, 1);
     set_status(0x0F);
     notify_queue0();
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(r16(USED_GPA + 2), 1);
     /* Notifying a queue that does not exist: ignored. */
-    gpa_write(g, d.bar + d.notify + 4, 2, 1);
-    gpa_write(g, d.bar + d.notify + 0xFFC, 4, 1);
+    gpa_write(vm, d.bar + d.notify + 4, 2, 1);
+    gpa_write(vm, d.bar + d.notify + 0xFFC, 4, 1);
     assert_int_equal(vp->stats.ignored_notifies, 3);
 }
 
 static void test_needs_reset_and_recovery(void **state)
 {
     (void)state;
-    struct virtio_pci *vp = virtio_blk_pci_transport(g);
+    struct virtio_pci *vp = virtio_blk_pci_transport(vm);
     driver_init(F_VERSION_1);
-    (void)gpa_read(g, d.bar + d.isr, 1);
+    (void)gpa_read(vm, d.bar + d.isr, 1);
     host_console_reset();
     post_head(200);                                 /* head index beyond the queue size */
     notify_queue0();
     assert_int_equal(status(), 0x0F | VIRTIO_STATUS_NEEDS_RESET);
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 2);      /* configuration change */
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 1), 2);      /* configuration change */
     assert_non_null(strstr(host_console(), "needs reset"));
     /* Until reset: notifies ignored, queue registers frozen. */
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0), 0xAA);
@@ -518,7 +520,7 @@ static void test_needs_reset_and_recovery(void **state)
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_SIZE, 2), VIRTQ_MAX_SIZE);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_Q_DESCLO, 8), 0);
     assert_int_equal(common_rd(VIRTIO_PCI_COMMON_GF, 4), 0);
-    assert_int_equal(virtio_blk_pci_device(g)->driver_features, 0);
+    assert_int_equal(virtio_blk_pci_device(vm)->driver_features, 0);
     w16(USED_GPA + 2, 0);
     driver_init(F_VERSION_1);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 3), VIRTIO_BLK_S_OK);
@@ -586,7 +588,7 @@ static void test_pci_cfg_window(void **state)
     /* The window works with memory decode off (that is what it is for). */
     cfg_write(d.dev, c + 4, 1, 0);
     cfg_write(d.dev, PCI_COMMAND, 2, 0);
-    assert_int_equal(gpa_read(g, d.bar + d.common + VIRTIO_PCI_COMMON_STATUS, 1), 0xFF);
+    assert_int_equal(gpa_read(vm, d.bar + d.common + VIRTIO_PCI_COMMON_STATUS, 1), 0xFF);
     assert_int_equal(cfg_read(d.dev, c + 16, 1), VIRTIO_STATUS_ACKNOWLEDGE);
 }
 
@@ -595,28 +597,28 @@ static void test_memory_decode_off(void **state)
     (void)state;
     driver_init(F_VERSION_1);
     cfg_write(d.dev, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
-    assert_int_equal(gpa_read(g, d.bar + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
+    assert_int_equal(gpa_read(vm, d.bar + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0), 0xAA);        /* the notify went nowhere */
-    gpa_write(g, d.bar + VIRTIO_PCI_COMMON_STATUS, 1, 0);       /* nor does this reset */
+    gpa_write(vm, d.bar + VIRTIO_PCI_COMMON_STATUS, 1, 0);       /* nor does this reset */
     cfg_write(d.dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     assert_int_equal(status(), 0x0F);
     notify_queue0();
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     /* Moved by the guest: the device follows. */
     cfg_write(d.dev, PCI_BAR0 + 4, 4, 2);
-    assert_int_equal(gpa_read(g, 0xE0000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
-    assert_int_equal(gpa_read(g, 0x2E0000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
+    assert_int_equal(gpa_read(vm, 0xE0000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
+    assert_int_equal(gpa_read(vm, 0x2E0000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
 }
 
 static void test_attach_rules(void **state)
 {
     (void)state;
-    struct minidisk md = virtio_blk_pci_device(g)->md;
-    assert_int_equal(virtio_blk_pci_attach(g, &md, NULL), -1);        /* one per guest */
+    struct minidisk md = virtio_blk_pci_device(vm)->md;
+    assert_int_equal(virtio_blk_pci_attach(vm, &md, NULL), -1);        /* one per guest */
     assert_null(virtio_blk_pci_transport(NULL));
 
     /* Big RAM: BAR0 goes to the first 4 GiB boundary above it. */
-    struct guest big;
+    struct vm big;
     memset(&big, 0, sizeof(big));
     strcpy(big.name, "big");
     big.ram_size = 0xF0000000ull;
@@ -627,7 +629,7 @@ static void test_attach_rules(void **state)
     assert_int_equal(pci_function_bar_address(&virtio_blk_pci_transport(&big)->fn, 0), 0x100000000ull);
 
     /* The pool holds BOOTINFO_MAX_GUESTS devices; g and big use two. */
-    static struct guest more[BOOTINFO_MAX_GUESTS];
+    static struct vm more[BOOTINFO_MAX_GUESTS];
     unsigned attached = 0;
     for (unsigned i = 0; i < BOOTINFO_MAX_GUESTS; i++) {
         memset(&more[i], 0, sizeof(more[i]));
@@ -643,10 +645,10 @@ static void test_attach_rules(void **state)
     assert_int_equal(big.mmio_count, 0);
 
     /* A guest whose BAR place is taken by another device: refused, nothing left behind. */
-    struct guest busy;
+    struct vm busy;
     memset(&busy, 0, sizeof(busy));
     busy.ram_size = RAM_SIZE;
-    assert_int_equal(gpa_add_mmio(&busy, 0xE0000000ull, 0x1000, g->mmio[0].ops, NULL), 0);
+    assert_int_equal(gpa_add_mmio(&busy, 0xE0000000ull, 0x1000, vm->mmio[0].ops, NULL), 0);
     assert_int_equal(virtio_blk_pci_attach(&busy, &md, NULL), -1);
     assert_null(busy.pci);
     assert_null(virtio_blk_pci_transport(&busy));
@@ -654,7 +656,7 @@ static void test_attach_rules(void **state)
 }
 
 
-/* A request larger than one step, posted and notified (the rest waits in g->device_work). */
+/* A request larger than one step, posted and notified (the rest waits in vm->device_work). */
 #define BIG_DATA_GPA 0x10000ull
 #define PART_BYTES   ((PART_LAST - PART_FIRST + 1) * 512u)
 
@@ -663,14 +665,14 @@ static void post_whole_partition_read(void)
     w32(HDR_GPA, VIRTIO_BLK_T_IN);
     w32(HDR_GPA + 4, 0);
     w64(HDR_GPA + 8, 0);
-    g->ram[STATUS_GPA] = 0xAA;
+    vm->ram[STATUS_GPA] = 0xAA;
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     desc(1, BIG_DATA_GPA, PART_BYTES, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     post_head(0);
     notify_queue0();
-    assert_true(g->device_work.pending);
-    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+    assert_true(vm->device_work.pending);
+    assert_int_equal(vm->ram[STATUS_GPA], 0xAA);
 }
 
 /* The run loop's turns finish the request and raise the interrupt; a driver reset (status 0)
@@ -679,33 +681,33 @@ static void test_reset_cancels_deferred_work(void **state)
 {
     (void)state;
     driver_init(F_VERSION_1 | F_FLUSH);
-    (void)gpa_read(g, d.bar + d.isr, 1);
+    (void)gpa_read(vm, d.bar + d.isr, 1);
     post_whole_partition_read();
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), 0);      /* nothing completed yet */
-    for (unsigned turns = 0; g->device_work.pending; turns++) {
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 1), 0);      /* nothing completed yet */
+    for (unsigned turns = 0; vm->device_work.pending; turns++) {
         assert_true(turns < 100);
-        g->device_work.run(g->device_work.ctx);
+        vm->device_work.run(vm->device_work.ctx);
     }
-    assert_int_equal(g->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(r16(USED_GPA + 2), 1);
-    assert_int_equal(gpa_read(g, d.bar + d.isr, 1), VIRTIO_PCI_ISR_QUEUE);
-    assert_memory_equal(g->ram + BIG_DATA_GPA, mem_blkdev_sector(disk, PART_FIRST), PART_BYTES);
+    assert_int_equal(gpa_read(vm, d.bar + d.isr, 1), VIRTIO_PCI_ISR_QUEUE);
+    assert_memory_equal(vm->ram + BIG_DATA_GPA, mem_blkdev_sector(disk, PART_FIRST), PART_BYTES);
 
     post_whole_partition_read();
     uint64_t sectors = disk->dev.stats.sectors_read;
     set_status(0);
-    assert_false(g->device_work.pending);
+    assert_false(vm->device_work.pending);
     assert_int_equal(status(), 0);
-    virtio_blk_run(virtio_blk_pci_device(g));           /* a stale turn does nothing */
+    virtio_blk_run(virtio_blk_pci_device(vm));           /* a stale turn does nothing */
     assert_int_equal(disk->dev.stats.sectors_read, sectors);
-    assert_int_equal(g->ram[STATUS_GPA], 0xAA);
+    assert_int_equal(vm->ram[STATUS_GPA], 0xAA);
     assert_int_equal(r16(USED_GPA + 2), 1);
 
     w16(USED_GPA + 2, 0);
     driver_init(F_VERSION_1 | F_FLUSH);
     post_whole_partition_read();
-    virtio_blk_pci_detach(g);
-    assert_false(g->device_work.pending);
+    virtio_blk_pci_detach(vm);
+    assert_false(vm->device_work.pending);
 }
 
 int main(void)

@@ -16,16 +16,17 @@
 #define USED_GPA  0x3000ull
 #define TABLE_GPA 0x5000ull    /* indirect tables */
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static struct virtq q;
 static struct virtq_chain chain;
 static uint16_t avail_idx;
 
-static void w16(uint64_t gpa, uint16_t v) { memcpy(g->ram + gpa, &v, 2); }
-static void w32(uint64_t gpa, uint32_t v) { memcpy(g->ram + gpa, &v, 4); }
-static void w64(uint64_t gpa, uint64_t v) { memcpy(g->ram + gpa, &v, 8); }
-static uint16_t r16(uint64_t gpa) { uint16_t v; memcpy(&v, g->ram + gpa, 2); return v; }
-static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, g->ram + gpa, 4); return v; }
+static void w16(uint64_t gpa, uint16_t v) { memcpy(vm->ram + gpa, &v, 2); }
+static void w32(uint64_t gpa, uint32_t v) { memcpy(vm->ram + gpa, &v, 4); }
+static void w64(uint64_t gpa, uint64_t v) { memcpy(vm->ram + gpa, &v, 8); }
+static uint16_t r16(uint64_t gpa) { uint16_t v; memcpy(&v, vm->ram + gpa, 2); return v; }
+static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, vm->ram + gpa, 4); return v; }
 
 static void desc_at(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
@@ -56,7 +57,7 @@ static void enable(uint16_t size)
     q.avail_gpa = AVAIL_GPA;
     q.used_gpa = USED_GPA;
     q.indirect_ok = true;
-    assert_int_equal(virtq_enable(&q, g), VIRTQ_OK);
+    assert_int_equal(virtq_enable(&q, vm), VIRTQ_OK);
     avail_idx = 0;
     w16(AVAIL_GPA + 2, 0);
 }
@@ -64,7 +65,8 @@ static void enable(uint16_t size)
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("vq", RAM_SIZE);
+    vm = test_vm_new("vq", RAM_SIZE);
+    vcpu = test_vcpu(vm);
     enable(16);
     return 0;
 }
@@ -72,17 +74,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
 static void expect_broken(int err)
 {
-    assert_int_equal(virtq_pop(&q, g, &chain), err);
+    assert_int_equal(virtq_pop(&q, vm, &chain), err);
     assert_true(q.broken);
     assert_int_equal(q.error, err);
-    assert_int_equal(virtq_pop(&q, g, &chain), VIRTQ_EBROKEN);
-    assert_int_equal(virtq_push(&q, g, 0, 0), VIRTQ_EBROKEN);
+    assert_int_equal(virtq_pop(&q, vm, &chain), VIRTQ_EBROKEN);
+    assert_int_equal(virtq_push(&q, vm, 0, 0), VIRTQ_EBROKEN);
 }
 
 static void test_enable_checks(void **state)
@@ -106,29 +108,29 @@ static void test_enable_checks(void **state)
         q.desc_gpa = bad[i].desc;
         q.avail_gpa = bad[i].avail;
         q.used_gpa = bad[i].used;
-        assert_int_equal(virtq_enable(&q, g), VIRTQ_ESETUP);
+        assert_int_equal(virtq_enable(&q, vm), VIRTQ_ESETUP);
         assert_false(q.enabled);
-        assert_int_equal(virtq_pop(&q, g, &chain), 0);       /* disabled: nothing */
+        assert_int_equal(virtq_pop(&q, vm, &chain), 0);       /* disabled: nothing */
     }
     virtq_reset(&q);
     assert_int_equal(q.size, VIRTQ_MAX_SIZE);
     q.desc_gpa = DESC_GPA;
     q.avail_gpa = RAM_SIZE - 6 - 2 * 256;                     /* exactly fits */
     q.used_gpa = USED_GPA;
-    assert_int_equal(virtq_enable(&q, g), VIRTQ_OK);
+    assert_int_equal(virtq_enable(&q, vm), VIRTQ_OK);
     q.size = 1;
-    assert_int_equal(virtq_enable(&q, g), VIRTQ_OK);
+    assert_int_equal(virtq_enable(&q, vm), VIRTQ_OK);
 }
 
 static void test_chain_and_used_ring(void **state)
 {
     (void)state;
-    assert_int_equal(virtq_pop(&q, g, &chain), 0);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 0);
     desc(5, 0x10000, 16, VIRTQ_DESC_F_NEXT, 9);
     desc(9, 0x20000, 4096, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     desc(2, 0x30000, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(5);
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
     assert_int_equal(chain.head, 5);
     assert_int_equal(chain.count, 3);
     assert_int_equal(chain.bad_seg, -1);
@@ -139,15 +141,15 @@ static void test_chain_and_used_ring(void **state)
     assert_int_equal(chain.seg[1].len, 4096);
     assert_int_equal(chain.seg[2].gpa, 0x30000);
     assert_true(chain.seg[2].in_ram);
-    assert_int_equal(virtq_pop(&q, g, &chain), 0);           /* consumed */
+    assert_int_equal(virtq_pop(&q, vm, &chain), 0);           /* consumed */
 
-    assert_int_equal(virtq_push(&q, g, 5, 4097), VIRTQ_OK);
+    assert_int_equal(virtq_push(&q, vm, 5, 4097), VIRTQ_OK);
     assert_int_equal(r16(USED_GPA + 2), 1);
     assert_int_equal(r32(USED_GPA + 4), 5);
     assert_int_equal(r32(USED_GPA + 8), 4097);
     /* our used index is our own: a guest scribbling on used->idx changes nothing */
     w16(USED_GPA + 2, 999);
-    assert_int_equal(virtq_push(&q, g, 7, 1), VIRTQ_OK);
+    assert_int_equal(virtq_push(&q, vm, 7, 1), VIRTQ_OK);
     assert_int_equal(r16(USED_GPA + 2), 2);
     assert_int_equal(r32(USED_GPA + 12), 7);
 }
@@ -161,12 +163,12 @@ static void test_index_wraparound(void **state)
     avail_idx = 65534;
     for (int i = 0; i < 4; i++) {
         offer(0);
-        assert_int_equal(virtq_pop(&q, g, &chain), 1);
-        assert_int_equal(virtq_push(&q, g, 0, 0), VIRTQ_OK);
+        assert_int_equal(virtq_pop(&q, vm, &chain), 1);
+        assert_int_equal(virtq_push(&q, vm, 0, 0), VIRTQ_OK);
     }
     assert_int_equal(q.last_avail_idx, 2);
     assert_int_equal(r16(USED_GPA + 2), 3);
-    assert_int_equal(virtq_pop(&q, g, &chain), 0);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 0);
 }
 
 static void test_several_pending(void **state)
@@ -177,10 +179,10 @@ static void test_several_pending(void **state)
         offer((uint16_t)i);
     }
     for (unsigned i = 0; i < 16; i++) {
-        assert_int_equal(virtq_pop(&q, g, &chain), 1);
+        assert_int_equal(virtq_pop(&q, vm, &chain), 1);
         assert_int_equal(chain.head, i);
     }
-    assert_int_equal(virtq_pop(&q, g, &chain), 0);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 0);
 }
 
 static void test_avail_index_jump(void **state)
@@ -188,7 +190,7 @@ static void test_avail_index_jump(void **state)
     (void)state;
     desc(0, 0x10000, 8, 0, 0);
     w16(AVAIL_GPA + 2, 16);          /* exactly size ahead: allowed */
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
     enable(16);
     w16(AVAIL_GPA + 2, 17);
     expect_broken(VIRTQ_EAVAIL_IDX);
@@ -232,7 +234,7 @@ static void test_loops(void **state)
     for (unsigned i = 0; i < 16; i++)
         desc(i, 0x10000, 8, i < 15 ? VIRTQ_DESC_F_NEXT : 0, (uint16_t)(i + 1));
     offer(0);
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
     assert_int_equal(chain.count, 16);
 }
 
@@ -252,7 +254,7 @@ static void test_segments_outside_ram(void **state)
         desc(1, bad[i].addr, bad[i].len, VIRTQ_DESC_F_NEXT, 2);
         desc(2, 0x30000, 1, VIRTQ_DESC_F_WRITE, 0);
         offer(0);
-        assert_int_equal(virtq_pop(&q, g, &chain), 1);       /* not a ring error */
+        assert_int_equal(virtq_pop(&q, vm, &chain), 1);       /* not a ring error */
         assert_int_equal(chain.bad_seg, 1);
         assert_false(chain.seg[1].in_ram);
         assert_true(chain.seg[2].in_ram);
@@ -260,7 +262,7 @@ static void test_segments_outside_ram(void **state)
     }
     desc(0, RAM_SIZE - 16, 16, 0, 0);                        /* the last bytes of RAM are RAM */
     offer(0);
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
     assert_int_equal(chain.bad_seg, -1);
 }
 
@@ -273,7 +275,7 @@ static void test_indirect_table(void **state)
     desc_at(TABLE_GPA, 2, 0x12000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
     desc_at(TABLE_GPA, 1, 0x13000, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
     assert_int_equal(chain.count, 4);
     assert_int_equal(chain.seg[0].gpa, 0x10000);
     assert_int_equal(chain.seg[1].gpa, 0x11000);
@@ -337,7 +339,7 @@ static void test_chain_longer_than_queue(void **state)
     desc_at(TABLE_GPA, 3, 0x11000, 16, 0, 0);
     desc(0, TABLE_GPA, 8 * 16, VIRTQ_DESC_F_INDIRECT, 0);
     offer(0);
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
     assert_int_equal(chain.count, 4);
     /* direct part plus indirect part count together */
     enable(4);
@@ -350,9 +352,9 @@ static void test_chain_longer_than_queue(void **state)
 static void test_interrupt_suppression_flag(void **state)
 {
     (void)state;
-    assert_false(virtq_interrupt_suppressed(&q, g));
+    assert_false(virtq_interrupt_suppressed(&q, vm));
     w16(AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
-    assert_true(virtq_interrupt_suppressed(&q, g));
+    assert_true(virtq_interrupt_suppressed(&q, vm));
     w16(AVAIL_GPA, 0);
 }
 
@@ -361,22 +363,22 @@ static void test_interrupt_suppression_flag(void **state)
 static void test_has_available(void **state)
 {
     (void)state;
-    assert_false(virtq_has_available(&q, g));
+    assert_false(virtq_has_available(&q, vm));
     desc(0, 0x8000, 16, 0, 0);
     offer(0);
     offer(0);
-    assert_true(virtq_has_available(&q, g));
-    assert_true(virtq_has_available(&q, g));                  /* asking takes nothing */
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
-    assert_true(virtq_has_available(&q, g));
-    assert_int_equal(virtq_pop(&q, g, &chain), 1);
-    assert_false(virtq_has_available(&q, g));
+    assert_true(virtq_has_available(&q, vm));
+    assert_true(virtq_has_available(&q, vm));                  /* asking takes nothing */
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
+    assert_true(virtq_has_available(&q, vm));
+    assert_int_equal(virtq_pop(&q, vm, &chain), 1);
+    assert_false(virtq_has_available(&q, vm));
     w16(AVAIL_GPA + 2, (uint16_t)(avail_idx + 100));         /* a jump: pop will refuse it */
-    assert_true(virtq_has_available(&q, g));
+    assert_true(virtq_has_available(&q, vm));
     expect_broken(VIRTQ_EAVAIL_IDX);
-    assert_false(virtq_has_available(&q, g));
+    assert_false(virtq_has_available(&q, vm));
     virtq_reset(&q);
-    assert_false(virtq_has_available(&q, g));
+    assert_false(virtq_has_available(&q, vm));
 }
 
 static void test_strerror(void **state)

@@ -12,13 +12,15 @@
 #include "test_guest_helpers.h"
 
 
-static struct guest *g;
+static struct vm *vm;
+static struct vcpu *vcpu;
 static uint64_t supported;
 
 static int setup(void **state)
 {
     (void)state;
-    g = test_guest_new("xs", 1 << 16);
+    vm = test_vm_new("xs", 1 << 16);
+    vcpu = test_vcpu(vm);
     cpuid_policy_init(0);
     uint32_t r[4];
     cpuid_guest_view(0, 0, 0, r);
@@ -28,23 +30,23 @@ static int setup(void **state)
         supported = (uint64_t)r[3] << 32 | r[0];
     }
     vmcs_write(VMCS_GUEST_CR4, 0x2000 | CR4_OSXSAVE);
-    g->vcpu.xcr0 = 1;
+    vcpu->xcr0 = 1;
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    test_guest_free(g);
+    test_vm_free(vm);
     return 0;
 }
 
 static enum exit_result xsetbv(uint64_t rcx, uint64_t value)
 {
-    g->vcpu.gpr[REG_RCX] = rcx;
-    g->vcpu.gpr[REG_RAX] = 0xFFFFFFFF00000000ull | (uint32_t)value;   /* upper half ignored */
-    g->vcpu.gpr[REG_RDX] = value >> 32;
-    return exit_handle_xsetbv(g);
+    vcpu->gpr[REG_RCX] = rcx;
+    vcpu->gpr[REG_RAX] = 0xFFFFFFFF00000000ull | (uint32_t)value;   /* upper half ignored */
+    vcpu->gpr[REG_RDX] = value >> 32;
+    return exit_handle_xsetbv(vcpu);
 }
 
 static void assert_fault(enum exit_result r, uint8_t vector, int has_error)
@@ -55,7 +57,7 @@ static void assert_fault(enum exit_result r, uint8_t vector, int has_error)
     if (has_error)
         assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
     vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
-    assert_int_equal(g->vcpu.xcr0, 1);                  /* unchanged */
+    assert_int_equal(vcpu->xcr0, 1);                  /* unchanged */
 }
 
 #define assert_gp(r) assert_fault((r), VEC_GP, 1)
@@ -78,11 +80,11 @@ static void test_accepts_x87_sse(void **state)
     (void)state;
     need(3);
     assert_int_equal(xsetbv(0, 3), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.xcr0, 3);
+    assert_int_equal(vcpu->xcr0, 3);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
     assert_false(soft_vmcs_written(VMCS_GUEST_RIP));
     assert_int_equal(xsetbv(0, 1), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.xcr0, 1);
+    assert_int_equal(vcpu->xcr0, 1);
 }
 
 static void test_bad_index(void **state)
@@ -92,7 +94,7 @@ static void test_bad_index(void **state)
     assert_gp(xsetbv(0xFFFFFFFFull, 3));
     need(3);
     assert_int_equal(xsetbv(0x100000000ull, 3), EXIT_ADVANCE);   /* only ECX counts */
-    assert_int_equal(g->vcpu.xcr0, 3);
+    assert_int_equal(vcpu->xcr0, 3);
 }
 
 static void test_cpl_nonzero(void **state)
@@ -115,7 +117,7 @@ static void test_avx_needs_sse(void **state)
     need(7);
     assert_gp(xsetbv(0, 5));
     assert_int_equal(xsetbv(0, 7), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.xcr0, 7);
+    assert_int_equal(vcpu->xcr0, 7);
 }
 
 static void test_avx512_all_or_none_and_needs_avx(void **state)
@@ -127,7 +129,7 @@ static void test_avx512_all_or_none_and_needs_avx(void **state)
     assert_gp(xsetbv(0, 0xA7));
     assert_gp(xsetbv(0, 0xE3));                         /* AVX-512 without AVX */
     assert_int_equal(xsetbv(0, 0xE7), EXIT_ADVANCE);
-    assert_int_equal(g->vcpu.xcr0, 0xE7);
+    assert_int_equal(vcpu->xcr0, 0xE7);
 }
 
 static void test_unsupported_bits(void **state)

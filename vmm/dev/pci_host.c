@@ -60,7 +60,7 @@ uint64_t pci_function_bar_address(const struct pci_function *f, unsigned index)
  * decode: the guest sees the empty bus there, as with a real address conflict. */
 static void update_decode(struct pci_function *f)
 {
-    if (!f->g)
+    if (!f->vm)
         return;
     bool memory_on = (pci_cfg_get(f, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) != 0;
     for (unsigned i = 0; i + 1 < PCI_NUM_BARS; i++) {
@@ -69,17 +69,17 @@ static void update_decode(struct pci_function *f)
             continue;
         uint64_t want = pci_function_bar_address(f, i);
         if (b->mapped && (!memory_on || b->mapped_base != want)) {
-            gpa_remove_mmio(f->g, b->mapped_base);
+            gpa_remove_mmio(f->vm, b->mapped_base);
             b->mapped = false;
         }
         if (!memory_on || b->mapped)
             continue;
-        if (gpa_add_mmio(f->g, want, b->size, b->ops, b->dev) == 0) {
+        if (gpa_add_mmio(f->vm, want, b->size, b->ops, b->dev) == 0) {
             b->mapped = true;
             b->mapped_base = want;
         } else if (f->decode_failures++ < DECODE_FAILURES_LOGGED) {
             log_printf("tessera: guest %s: PCI %04x:%04x BAR%u at %#llx (size %#llx) overlaps RAM or "
-                       "another device; not decoded\n", f->g->name, pci_cfg_get(f, PCI_VENDOR_ID, 2),
+                       "another device; not decoded\n", f->vm->name, pci_cfg_get(f, PCI_VENDOR_ID, 2),
                        pci_cfg_get(f, PCI_DEVICE_ID, 2), i, (unsigned long long)want,
                        (unsigned long long)b->size);
         }
@@ -190,18 +190,18 @@ void pci_function_config_write(struct pci_function *f, unsigned offset, unsigned
         f->hooks->after_write(f->hook_ctx, f, offset, size);
 }
 
-void pci_host_init(struct pci_host *h, struct guest *g)
+void pci_host_init(struct pci_host *h, struct vm *vm)
 {
     memset(h, 0, sizeof(*h));
-    h->g = g;
+    h->vm = vm;
     pci_function_init(&h->bridge, PCI_HOST_BRIDGE_VENDOR, PCI_HOST_BRIDGE_DEVICE, PCI_CLASS_HOST_BRIDGE, 0);
     /* The bridge forwards memory and bus-master cycles; nothing about it is programmable here. */
     pci_cfg_set(&h->bridge, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
     h->bridge.wmask[PCI_COMMAND] = 0;
     h->bridge.wmask[PCI_COMMAND + 1] = 0;
-    h->bridge.g = g;
+    h->bridge.vm = vm;
     h->slot[0] = &h->bridge;
-    g->pci = h;
+    vm->pci = h;
 }
 
 int pci_host_add(struct pci_host *h, unsigned slot, struct pci_function *f)
@@ -209,7 +209,7 @@ int pci_host_add(struct pci_host *h, unsigned slot, struct pci_function *f)
     if (slot == 0 || slot >= PCI_HOST_SLOTS || h->slot[slot])
         return -1;
     h->slot[slot] = f;
-    f->g = h->g;
+    f->vm = h->vm;
     update_decode(f);
     return 0;
 }

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 #define PCI_PORT_CONFIG_ADDRESS 0xCF8
 #define PCI_PORT_CONFIG_DATA    0xCFC   /* 0xCFC-0xCFF: the dword the address selects */
@@ -85,12 +85,12 @@ struct pci_function {
     uint8_t cap_last;               /* offset of the last capability, 0 while there is none */
     const struct pci_function_hooks *hooks;
     void *hook_ctx;
-    struct guest *g;                /* set by pci_host_add */
+    struct vm *vm;                /* set by pci_host_add */
     uint64_t decode_failures;       /* BAR placements the bus refused (RAM or another device) */
 };
 
 struct pci_host {
-    struct guest *g;
+    struct vm *vm;
     uint32_t address;               /* the 0xCF8 latch: enable, bus, device, function, register */
     struct pci_function bridge;
     struct pci_function *slot[PCI_HOST_SLOTS];
@@ -133,8 +133,8 @@ bool pci_function_intx_asserted(const struct pci_function *f);
 uint32_t pci_function_config_read(struct pci_function *f, unsigned offset, unsigned size);
 void pci_function_config_write(struct pci_function *f, unsigned offset, unsigned size, uint32_t value);
 
-/* A host with the bridge at device 0, attached to g (g->pci = h). */
-void pci_host_init(struct pci_host *h, struct guest *g);
+/* A host with the bridge at device 0, attached to vm (vm->pci = h). */
+void pci_host_init(struct pci_host *h, struct vm *vm);
 /* Put f at device number slot (1..PCI_HOST_SLOTS-1) and start its BAR decoding. Returns 0, or
  * -1 when the slot is taken or out of range. */
 int pci_host_add(struct pci_host *h, unsigned slot, struct pci_function *f);

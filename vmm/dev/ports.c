@@ -7,8 +7,8 @@
 
 struct port_range {
     uint16_t first, last;
-    enum exit_result (*in)(struct guest *g, uint16_t port, unsigned size, uint32_t *value);
-    enum exit_result (*out)(struct guest *g, uint16_t port, unsigned size, uint32_t value);
+    enum exit_result (*in)(struct vm *vm, uint16_t port, unsigned size, uint32_t *value);
+    enum exit_result (*out)(struct vm *vm, uint16_t port, unsigned size, uint32_t value);
 };
 
 static uint32_t all_ones(unsigned size)
@@ -18,78 +18,78 @@ static uint32_t all_ones(unsigned size)
 
 /* UART: byte registers; a 2- or 4-byte access touches consecutive registers (low byte first),
  * and bytes beyond the last register see the empty bus. */
-static enum exit_result uart_port_in(struct guest *g, uint16_t port, unsigned size, uint32_t *value)
+static enum exit_result uart_port_in(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)
 {
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++) {
         uint32_t p = (uint32_t)port + i;
         uint8_t byte = 0xFF;
         if (p >= PORT_COM1 && p <= PORT_COM1 + 7)
-            byte = uart_read(&g->uart, p - PORT_COM1);
+            byte = uart_read(&vm->uart, p - PORT_COM1);
         v |= (uint32_t)byte << (8 * i);
     }
     *value = v;
     return EXIT_ADVANCE;
 }
 
-static enum exit_result uart_port_out(struct guest *g, uint16_t port, unsigned size, uint32_t value)
+static enum exit_result uart_port_out(struct vm *vm, uint16_t port, unsigned size, uint32_t value)
 {
     for (unsigned i = 0; i < size; i++) {
         uint32_t p = (uint32_t)port + i;
         if (p >= PORT_COM1 && p <= PORT_COM1 + 7)
-            uart_write(&g->uart, p - PORT_COM1, (uint8_t)(value >> (8 * i)));
+            uart_write(&vm->uart, p - PORT_COM1, (uint8_t)(value >> (8 * i)));
     }
     return EXIT_ADVANCE;
 }
 
-static enum exit_result empty_in(struct guest *g, uint16_t port, unsigned size, uint32_t *value)
+static enum exit_result empty_in(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)
 {
-    (void)g;
+    (void)vm;
     (void)port;
     *value = all_ones(size);
     return EXIT_ADVANCE;
 }
 
 /* QEMU's isa-debug-exit convention: writing v ends the guest with status (v << 1) | 1. */
-static enum exit_result debug_exit_out(struct guest *g, uint16_t port, unsigned size, uint32_t value)
+static enum exit_result debug_exit_out(struct vm *vm, uint16_t port, unsigned size, uint32_t value)
 {
     (void)port;
     uint32_t v = value & all_ones(size);
-    return guest_end(g, OUTCOME_EXIT_CODE, (v << 1) | 1);
+    return vm_end(vm, OUTCOME_EXIT_CODE, (v << 1) | 1);
 }
 
 /* Bochs convention: the bytes "Shutdown", in order, power the machine off. */
-static enum exit_result shutdown_out(struct guest *g, uint16_t port, unsigned size, uint32_t value)
+static enum exit_result shutdown_out(struct vm *vm, uint16_t port, unsigned size, uint32_t value)
 {
     static const char magic[] = "Shutdown";
     (void)port;
     for (unsigned i = 0; i < size; i++) {
         char c = (char)(value >> (8 * i));
-        if (g->shutdown_match < sizeof(magic) - 1 && c == magic[g->shutdown_match])
-            g->shutdown_match++;
+        if (vm->shutdown_match < sizeof(magic) - 1 && c == magic[vm->shutdown_match])
+            vm->shutdown_match++;
         else
-            g->shutdown_match = (c == magic[0]) ? 1 : 0; /* "S" can start a new match */
-        if (g->shutdown_match == sizeof(magic) - 1) {
-            g->shutdown_match = 0;
-            return guest_end(g, OUTCOME_SHUTDOWN, 0);
+            vm->shutdown_match = (c == magic[0]) ? 1 : 0; /* "S" can start a new match */
+        if (vm->shutdown_match == sizeof(magic) - 1) {
+            vm->shutdown_match = 0;
+            return vm_end(vm, OUTCOME_SHUTDOWN, 0);
         }
     }
     return EXIT_ADVANCE;
 }
 
 /* PCI configuration mechanism #1, for guests that have a PCI host (see dev/pci_host.h). */
-static enum exit_result pci_port_in(struct guest *g, uint16_t port, unsigned size, uint32_t *value)
+static enum exit_result pci_port_in(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)
 {
-    if (!g->pci)
-        return empty_in(g, port, size, value);
-    *value = pci_host_io_read(g->pci, port, size);
+    if (!vm->pci)
+        return empty_in(vm, port, size, value);
+    *value = pci_host_io_read(vm->pci, port, size);
     return EXIT_ADVANCE;
 }
 
-static enum exit_result pci_port_out(struct guest *g, uint16_t port, unsigned size, uint32_t value)
+static enum exit_result pci_port_out(struct vm *vm, uint16_t port, unsigned size, uint32_t value)
 {
-    if (g->pci)
-        pci_host_io_write(g->pci, port, size, value);
+    if (vm->pci)
+        pci_host_io_write(vm->pci, port, size, value);
     return EXIT_ADVANCE;
 }
 
@@ -114,22 +114,22 @@ static unsigned valid_size(unsigned size)
     return size == 1 || size == 2 || size == 4;
 }
 
-enum exit_result port_in(struct guest *g, uint16_t port, unsigned size, uint32_t *value)
+enum exit_result port_in(struct vm *vm, uint16_t port, unsigned size, uint32_t *value)
 {
     if (!valid_size(size))
         size = 1;
     const struct port_range *r = port_find(port);
     if (!r)
-        return empty_in(g, port, size, value);
-    return r->in(g, port, size, value);
+        return empty_in(vm, port, size, value);
+    return r->in(vm, port, size, value);
 }
 
-enum exit_result port_out(struct guest *g, uint16_t port, unsigned size, uint32_t value)
+enum exit_result port_out(struct vm *vm, uint16_t port, unsigned size, uint32_t value)
 {
     if (!valid_size(size))
         size = 1;
     const struct port_range *r = port_find(port);
     if (!r)
         return EXIT_ADVANCE;   /* empty bus: dropped */
-    return r->out(g, port, size, value);
+    return r->out(vm, port, size, value);
 }

@@ -4,11 +4,11 @@
 #define TESSERA_PORTS_H
 
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* size is 1, 2 or 4. *value holds the result of an IN (only the low size bytes matter).
  * Returns EXIT_ADVANCE normally, EXIT_STOP when the access ended the guest. */
-enum exit_result port_in(struct guest *g, uint16_t port, unsigned size, uint32_t *value);
-enum exit_result port_out(struct guest *g, uint16_t port, unsigned size, uint32_t value);
+enum exit_result port_in(struct vm *vm, uint16_t port, unsigned size, uint32_t *value);
+enum exit_result port_out(struct vm *vm, uint16_t port, unsigned size, uint32_t value);
 
 #endif

@@ -10,10 +10,10 @@
 
 #define HEADER_BYTES 16u               /* type, reserved, sector (le32, le32, le64) */
 
-static void cursor_init(struct virtio_blk_cursor *k, struct guest *g, const struct virtq_chain *c, unsigned seg,
+static void cursor_init(struct virtio_blk_cursor *k, struct vm *vm, const struct virtq_chain *c, unsigned seg,
                         uint64_t left)
 {
-    *k = (struct virtio_blk_cursor){ g, c, seg, 0, left };
+    *k = (struct virtio_blk_cursor){ vm, c, seg, 0, left };
 }
 
 /* Moves past used-up (and empty) segments so that off lies inside seg, or seg == count. */
@@ -46,11 +46,11 @@ static uint64_t cursor_span(struct virtio_blk_cursor *k, uint64_t max, uint8_t *
     }
     if (n > limit)
         n = limit;
-    *p = guest_ram_ptr(k->g, start, n);
+    *p = vm_ram_ptr(k->vm, start, n);
     if (!*p && n > s->len - k->off) {
         /* Adjacent in guest-physical space but not one host range: one segment at a time. */
         n = s->len - k->off < limit ? s->len - k->off : limit;
-        *p = guest_ram_ptr(k->g, start, n);
+        *p = vm_ram_ptr(k->vm, start, n);
     }
     return *p ? n : 0;
 }
@@ -100,20 +100,20 @@ static uint64_t cursor_write(struct virtio_blk_cursor *k, const void *src, uint6
 /* Nothing left for later: the guest's pending device work, if it is ours, ends. */
 static void cancel_deferred(struct virtio_blk *b)
 {
-    if (b->g->device_work.ctx == b)
-        b->g->device_work.pending = false;
+    if (b->vm->device_work.ctx == b)
+        b->vm->device_work.pending = false;
 }
 
-void virtio_blk_init(struct virtio_blk *b, struct guest *g, const struct minidisk *md,
+void virtio_blk_init(struct virtio_blk *b, struct vm *vm, const struct minidisk *md,
                      const struct virtio_blk_clock *clock)
 {
     char id[64];
     memset(b, 0, sizeof(*b));
-    b->g = g;
+    b->vm = vm;
     b->md = *md;
     if (clock)
         b->clock = *clock;
-    fmt_snprintf(id, sizeof(id), "tessera-%s-%s", g->name, md->part_name);
+    fmt_snprintf(id, sizeof(id), "tessera-%s-%s", vm->name, md->part_name);
     size_t n = strnlen(id, VIRTIO_BLK_ID_BYTES);
     memcpy(b->id, id, n);
     for (unsigned i = 0; i < VIRTIO_BLK_QUEUES; i++)
@@ -316,7 +316,7 @@ static bool take_request(struct virtio_blk *b, unsigned queue)
     if (!last->writable || last->len == 0 || !last->in_ram)
         return false;
     r->status_gpa = last->gpa + last->len - 1;
-    if (!guest_ram_ptr(b->g, r->status_gpa, 1))
+    if (!vm_ram_ptr(b->vm, r->status_gpa, 1))
         return false;
 
     /* Device-readable buffers come first (section 2.7.4.2); sum both kinds. */
@@ -345,7 +345,7 @@ static bool take_request(struct virtio_blk *b, unsigned queue)
 
     uint8_t raw[HEADER_BYTES];
     struct virtio_blk_cursor k;
-    cursor_init(&k, b->g, c, 0, HEADER_BYTES);
+    cursor_init(&k, b->vm, c, 0, HEADER_BYTES);
     cursor_read(&k, raw, HEADER_BYTES);
     r->type = (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 24;
     for (unsigned i = 0; i < 8; i++)
@@ -361,7 +361,7 @@ static bool take_request(struct virtio_blk *b, unsigned queue)
             finish(r, disk_error(b, BLKDEV_ERANGE));
         } else {
             r->bytes = writable;
-            cursor_init(&r->data, b->g, c, first_writable, writable);
+            cursor_init(&r->data, b->vm, c, first_writable, writable);
             r->phase = VIRTIO_BLK_TRANSFER;
             transfer_done(r);           /* an empty read is done */
         }
@@ -379,7 +379,7 @@ static bool take_request(struct virtio_blk *b, unsigned queue)
         } else {
             r->bytes = readable;
             r->flush_after = !((b->driver_features >> VIRTIO_BLK_F_FLUSH) & 1);
-            cursor_init(&r->data, b->g, c, 0, HEADER_BYTES + readable);
+            cursor_init(&r->data, b->vm, c, 0, HEADER_BYTES + readable);
             cursor_skip(&r->data, HEADER_BYTES);
             r->phase = VIRTIO_BLK_TRANSFER;
             transfer_done(r);
@@ -398,7 +398,7 @@ static bool take_request(struct virtio_blk *b, unsigned queue)
             finish(r, VIRTIO_BLK_S_IOERR);
             break;
         }
-        cursor_init(&k, b->g, c, first_writable, writable);
+        cursor_init(&k, b->vm, c, first_writable, writable);
         r->written = (uint32_t)cursor_write(&k, b->id, writable < VIRTIO_BLK_ID_BYTES ? writable : VIRTIO_BLK_ID_BYTES);
         finish(r, VIRTIO_BLK_S_OK);
         break;
@@ -463,7 +463,7 @@ static void enter_needs_reset(struct virtio_blk *b, const char *why)
     for (unsigned i = 0; i < VIRTIO_BLK_QUEUES; i++)
         b->vq[i].broken = true;
     fmt_snprintf(b->reset_reason, sizeof(b->reset_reason), "%s", why);
-    log_printf("tessera: guest %s: virtio-blk: %s; device needs reset\n", b->g->name, why);
+    log_printf("tessera: guest %s: virtio-blk: %s; device needs reset\n", b->vm->name, why);
     if (b->hooks.needs_reset)
         b->hooks.needs_reset(b->hooks.ctx, b);
 }
@@ -472,10 +472,10 @@ static void enter_needs_reset(struct virtio_blk *b, const char *why)
 static bool complete(struct virtio_blk *b)
 {
     struct virtio_blk_request *r = &b->req;
-    volatile uint8_t *status = guest_ram_ptr(b->g, r->status_gpa, 1);   /* checked when taken */
+    volatile uint8_t *status = vm_ram_ptr(b->vm, r->status_gpa, 1);   /* checked when taken */
     *status = r->status;
     r->phase = VIRTIO_BLK_IDLE;
-    int err = virtq_push(&b->vq[r->queue], b->g, b->chain.head, r->written + 1);
+    int err = virtq_push(&b->vq[r->queue], b->vm, b->chain.head, r->written + 1);
     if (err < 0) {
         enter_needs_reset(b, virtq_strerror(err));
         return false;
@@ -492,7 +492,7 @@ static bool take_next(struct virtio_blk *b, struct step_budget *bud)
         unsigned q = (b->next_queue + i) % VIRTIO_BLK_QUEUES;
         if (!(b->notified & (1u << q)))
             continue;
-        int got = virtq_pop(&b->vq[q], b->g, &b->chain);
+        int got = virtq_pop(&b->vq[q], b->vm, &b->chain);
         if (got == 0) {
             b->notified &= ~(1u << q);
             continue;
@@ -522,7 +522,7 @@ static bool work_left(struct virtio_blk *b)
     for (unsigned q = 0; q < VIRTIO_BLK_QUEUES; q++) {
         if (!(b->notified & (1u << q)))
             continue;
-        if (virtq_has_available(&b->vq[q], b->g))
+        if (virtq_has_available(&b->vq[q], b->vm))
             return true;
         b->notified &= ~(1u << q);
     }
@@ -555,7 +555,7 @@ static int step(struct virtio_blk *b)
             b->hooks.used(b->hooks.ctx, b, q);
     if (work_left(b)) {
         b->stats.budget_stops++;
-        b->g->device_work = (struct deferred_work){ virtio_blk_run, b, true };
+        b->vm->device_work = (struct deferred_work){ virtio_blk_run, b, true };
     } else {
         cancel_deferred(b);
     }

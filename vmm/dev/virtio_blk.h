@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "dev/virtqueue.h"
 #include "disk/minidisk.h"
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 #define VIRTIO_ID_BLOCK 2
 
@@ -74,7 +74,7 @@ struct virtio_blk_stats {
 
 /* A position in a chain's data: the byte stream of segments from seg on, left bytes long. */
 struct virtio_blk_cursor {
-    struct guest *g;
+    struct vm *vm;
     const struct virtq_chain *c;
     unsigned seg;
     uint64_t off;               /* may run past seg until settled */
@@ -107,7 +107,7 @@ struct virtio_blk_request {
 _Static_assert(VIRTIO_BLK_QUEUES <= 32, "virtio_blk.notified has one bit per queue");
 
 struct virtio_blk {
-    struct guest *g;
+    struct vm *vm;
     struct minidisk md;
     char id[VIRTIO_BLK_ID_BYTES];        /* GET_ID answer, NUL-padded, not necessarily terminated */
     uint64_t driver_features;            /* negotiated: accepted by the driver and offered */
@@ -128,7 +128,7 @@ struct virtio_blk {
 
 /* md and clock (NULL: none) are copied. id becomes "tessera-<guest>-<partition>" cut to 20
  * bytes. */
-void virtio_blk_init(struct virtio_blk *b, struct guest *g, const struct minidisk *md,
+void virtio_blk_init(struct virtio_blk *b, struct vm *vm, const struct minidisk *md,
                      const struct virtio_blk_clock *clock);
 
 /* Device reset (driver wrote 0 to device status): queues, features and NEEDS_RESET cleared;
@@ -147,7 +147,7 @@ void virtio_blk_set_driver_features(struct virtio_blk *b, uint64_t features);
 int virtio_blk_config_read(const struct virtio_blk *b, uint64_t offset, unsigned size, uint64_t *value);
 
 /* The queue the transport's queue_select names, or NULL when index >= VIRTIO_BLK_QUEUES.
- * The transport writes size/addresses into it and calls virtq_enable(q, b->g). */
+ * The transport writes size/addresses into it and calls virtq_enable(q, b->vm). */
 struct virtq *virtio_blk_queue(struct virtio_blk *b, unsigned index);
 
 /* The driver notified queue index: the device does one step, then returns to the guest. A step
@@ -157,7 +157,7 @@ struct virtq *virtio_blk_queue(struct virtio_blk *b, unsigned index);
  * split into transfers sized to fit (on a clock, from the disk's measured speed, so that a slow
  * disk cannot overrun the time either) and carried over to later steps. Each avail entry is taken
  * once; a request's used entry is written only when all of it is done (a disk error part-way
- * fails it with IOERR). When work is left, the step sets g->device_work to virtio_blk_run, so
+ * fails it with IOERR). When work is left, the step sets vm->device_work to virtio_blk_run, so
  * the rest is done a step at a time in the guest's own turns, charged to its time.
  * Returns the requests completed in this step, or -1 when the index is out of range (ignored,
  * counted) or the device is (now) in NEEDS_RESET. A chain without a usable status byte, or a
@@ -166,7 +166,7 @@ struct virtq *virtio_blk_queue(struct virtio_blk *b, unsigned index);
 int virtio_blk_notify(struct virtio_blk *b, unsigned index);
 
 /* The deferred work (struct deferred_work.run, ctx = the device): one more step. Clears
- * g->device_work.pending when nothing is left, the device needs a reset or was reset. A guest
+ * vm->device_work.pending when nothing is left, the device needs a reset or was reset. A guest
  * has one device_work: one device per guest uses it. */
 void virtio_blk_run(void *ctx);
 

@@ -127,7 +127,7 @@ static void enable_queue(struct virtio_pci *vp, struct virtio_pci_queue *q)
     }
     /* Tell the driver its setup failed rather than leaving it waiting on a dead queue. */
     log_printf("tessera: guest %s: virtio queue %u: size %u desc %#llx driver %#llx device %#llx "
-               "unusable; device needs reset\n", vp->g->name, index, q->size, (unsigned long long)q->desc,
+               "unusable; device needs reset\n", vp->vm->name, index, q->size, (unsigned long long)q->desc,
                (unsigned long long)q->driver, (unsigned long long)q->device);
     vp->setup_error = true;
     virtio_pci_signal_config(vp);
@@ -404,11 +404,11 @@ static unsigned add_virtio_cap(struct virtio_pci *vp, uint8_t type, uint32_t off
     return pci_function_add_cap(&vp->fn, cap, cap_len);
 }
 
-void virtio_pci_init(struct virtio_pci *vp, struct guest *g, const struct virtio_backend_ops *ops, void *be,
+void virtio_pci_init(struct virtio_pci *vp, struct vm *vm, const struct virtio_backend_ops *ops, void *be,
                      uint64_t bar_base)
 {
     memset(vp, 0, sizeof(*vp));
-    vp->g = g;
+    vp->vm = vm;
     vp->ops = ops;
     vp->be = be;
     unsigned n = ops->num_queues(be);
@@ -488,7 +488,7 @@ static int blk_queue_enable(void *be, unsigned index, uint16_t size, uint64_t de
     q->desc_gpa = desc;
     q->avail_gpa = driver;
     q->used_gpa = device;
-    return virtq_enable(q, b->g) == VIRTQ_OK ? 0 : -1;
+    return virtq_enable(q, b->vm) == VIRTQ_OK ? 0 : -1;
 }
 
 static const struct virtio_backend_ops blk_ops = {
@@ -520,7 +520,7 @@ static void blk_failed(void *ctx, struct virtio_blk *b)
 }
 
 struct virtio_blk_pci {
-    struct guest *g;            /* NULL: free */
+    struct vm *vm;            /* NULL: free */
     bool owns_host;
     struct pci_host host;
     struct virtio_blk blk;
@@ -529,73 +529,73 @@ struct virtio_blk_pci {
 
 static struct virtio_blk_pci blk_pci_pool[BOOTINFO_MAX_GUESTS];
 
-static struct virtio_blk_pci *blk_pci_of(const struct guest *g)
+static struct virtio_blk_pci *blk_pci_of(const struct vm *vm)
 {
     for (unsigned i = 0; i < BOOTINFO_MAX_GUESTS; i++)
-        if (g && blk_pci_pool[i].g == g)
+        if (vm && blk_pci_pool[i].vm == vm)
             return &blk_pci_pool[i];
     return NULL;
 }
 
-int virtio_blk_pci_attach(struct guest *g, const struct minidisk *md, const struct virtio_blk_clock *clock)
+int virtio_blk_pci_attach(struct vm *vm, const struct minidisk *md, const struct virtio_blk_clock *clock)
 {
-    if (blk_pci_of(g))
+    if (blk_pci_of(vm))
         return -1;
     struct virtio_blk_pci *e = NULL;
     for (unsigned i = 0; i < BOOTINFO_MAX_GUESTS && !e; i++)
-        if (!blk_pci_pool[i].g)
+        if (!blk_pci_pool[i].vm)
             e = &blk_pci_pool[i];
     if (!e) {
-        log_printf("tessera: guest %s: no virtio-blk PCI slot left\n", g->name);
+        log_printf("tessera: guest %s: no virtio-blk PCI slot left\n", vm->name);
         return -1;
     }
     memset(e, 0, sizeof(*e));
-    virtio_blk_init(&e->blk, g, md, clock);
+    virtio_blk_init(&e->blk, vm, md, clock);
     e->blk.hooks = (struct virtio_blk_hooks){ .used = blk_used, .needs_reset = blk_failed, .ctx = &e->vp };
-    virtio_pci_init(&e->vp, g, &blk_ops, &e->blk, virtio_pci_bar_base(g->ram_size));
-    struct pci_host *h = g->pci;
+    virtio_pci_init(&e->vp, vm, &blk_ops, &e->blk, virtio_pci_bar_base(vm->ram_size));
+    struct pci_host *h = vm->pci;
     if (!h) {
-        pci_host_init(&e->host, g);
+        pci_host_init(&e->host, vm);
         h = &e->host;
         e->owns_host = true;
     }
     if (pci_host_add(h, VIRTIO_BLK_PCI_SLOT, &e->vp.fn) != 0 || !e->vp.fn.bar[0].mapped) {
-        log_printf("tessera: guest %s: cannot place virtio-blk at 00:%02x.0 with BAR0 at %#llx\n", g->name,
-                   VIRTIO_BLK_PCI_SLOT, (unsigned long long)virtio_pci_bar_base(g->ram_size));
+        log_printf("tessera: guest %s: cannot place virtio-blk at 00:%02x.0 with BAR0 at %#llx\n", vm->name,
+                   VIRTIO_BLK_PCI_SLOT, (unsigned long long)virtio_pci_bar_base(vm->ram_size));
         if (h->slot[VIRTIO_BLK_PCI_SLOT] == &e->vp.fn)
             h->slot[VIRTIO_BLK_PCI_SLOT] = NULL;
         if (e->owns_host)
-            g->pci = NULL;
+            vm->pci = NULL;
         return -1;
     }
-    e->g = g;
+    e->vm = vm;
     return 0;
 }
 
-void virtio_blk_pci_detach(struct guest *g)
+void virtio_blk_pci_detach(struct vm *vm)
 {
-    struct virtio_blk_pci *e = blk_pci_of(g);
+    struct virtio_blk_pci *e = blk_pci_of(vm);
     if (!e)
         return;
     if (e->vp.fn.bar[0].mapped)
-        gpa_remove_mmio(g, e->vp.fn.bar[0].mapped_base);
-    if (g->pci && g->pci->slot[VIRTIO_BLK_PCI_SLOT] == &e->vp.fn)
-        g->pci->slot[VIRTIO_BLK_PCI_SLOT] = NULL;
-    if (e->owns_host && g->pci == &e->host)
-        g->pci = NULL;
-    if (g->device_work.ctx == &e->blk)
-        g->device_work = (struct deferred_work){ 0 };   /* no turn may reach a freed device */
-    e->g = NULL;
+        gpa_remove_mmio(vm, e->vp.fn.bar[0].mapped_base);
+    if (vm->pci && vm->pci->slot[VIRTIO_BLK_PCI_SLOT] == &e->vp.fn)
+        vm->pci->slot[VIRTIO_BLK_PCI_SLOT] = NULL;
+    if (e->owns_host && vm->pci == &e->host)
+        vm->pci = NULL;
+    if (vm->device_work.ctx == &e->blk)
+        vm->device_work = (struct deferred_work){ 0 };   /* no turn may reach a freed device */
+    e->vm = NULL;
 }
 
-struct virtio_pci *virtio_blk_pci_transport(struct guest *g)
+struct virtio_pci *virtio_blk_pci_transport(struct vm *vm)
 {
-    struct virtio_blk_pci *e = blk_pci_of(g);
+    struct virtio_blk_pci *e = blk_pci_of(vm);
     return e ? &e->vp : NULL;
 }
 
-struct virtio_blk *virtio_blk_pci_device(struct guest *g)
+struct virtio_blk *virtio_blk_pci_device(struct vm *vm)
 {
-    struct virtio_blk_pci *e = blk_pci_of(g);
+    struct virtio_blk_pci *e = blk_pci_of(vm);
     return e ? &e->blk : NULL;
 }

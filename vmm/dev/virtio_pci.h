@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "dev/pci_host.h"
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 #define VIRTIO_PCI_VENDOR        0x1AF4
 #define VIRTIO_PCI_DEVICE_BASE   0x1040      /* + virtio device type (block 2 -> 0x1042) */
@@ -116,7 +116,7 @@ struct virtio_pci_stats {
 
 struct virtio_pci {
     struct pci_function fn;
-    struct guest *g;
+    struct vm *vm;
     const struct virtio_backend_ops *ops;
     void *be;
     unsigned num_queues;
@@ -135,7 +135,7 @@ struct virtio_pci {
 /* Build the PCI function (ids from ops->device_type, class ops->pci_class, capabilities, BAR0
  * at bar_base, command = memory | bus master as firmware would leave it). The function is not
  * on a host yet: pci_host_add(h, slot, &vp->fn) makes it visible and decoding. */
-void virtio_pci_init(struct virtio_pci *vp, struct guest *g, const struct virtio_backend_ops *ops, void *be,
+void virtio_pci_init(struct virtio_pci *vp, struct vm *vm, const struct virtio_backend_ops *ops, void *be,
                      uint64_t bar_base);
 
 /* BAR0 accesses (offset inside BAR0, size 1, 2, 4 or 8): what the MMIO region calls. */
@@ -153,21 +153,21 @@ void virtio_pci_signal_config(struct virtio_pci *vp);
  * at or below it, else the first 4 GiB boundary at or above the end of RAM. Never overlaps RAM. */
 uint64_t virtio_pci_bar_base(uint64_t ram_size);
 
-/* A virtio-blk PCI device over md for guest g, its steps timed by clock (NULL: bounded by bytes
- * only; see virtio_blk_init): creates g's PCI host (bridge at 00:00.0) if it has none, puts the
- * device at 00:01.0 with BAR0 at virtio_pci_bar_base(g->ram_size), and registers BAR0 on g's bus.
+/* A virtio-blk PCI device over md for guest vm, its steps timed by clock (NULL: bounded by bytes
+ * only; see virtio_blk_init): creates vm's PCI host (bridge at 00:00.0) if it has none, puts the
+ * device at 00:01.0 with BAR0 at virtio_pci_bar_base(vm->ram_size), and registers BAR0 on vm's bus.
  * State comes from a static pool of BOOTINFO_MAX_GUESTS entries. Returns 0, or -1 (pool
  * exhausted, guest already has one, BAR placement refused). */
 #define VIRTIO_BLK_PCI_SLOT 1
 struct minidisk;
 struct virtio_blk;
 struct virtio_blk_clock;
-int virtio_blk_pci_attach(struct guest *g, const struct minidisk *md, const struct virtio_blk_clock *clock);
+int virtio_blk_pci_attach(struct vm *vm, const struct minidisk *md, const struct virtio_blk_clock *clock);
 /* Undo virtio_blk_pci_attach (tests, and a guest torn down): BAR unregistered, pool entry
- * freed, g->pci cleared when this pool created it, the device's pending work dropped. */
-void virtio_blk_pci_detach(struct guest *g);
+ * freed, vm->pci cleared when this pool created it, the device's pending work dropped. */
+void virtio_blk_pci_detach(struct vm *vm);
 /* The attached device's parts, or NULL. */
-struct virtio_pci *virtio_blk_pci_transport(struct guest *g);
-struct virtio_blk *virtio_blk_pci_device(struct guest *g);
+struct virtio_pci *virtio_blk_pci_transport(struct vm *vm);
+struct virtio_blk *virtio_blk_pci_device(struct vm *vm);
 
 #endif

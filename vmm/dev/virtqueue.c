@@ -14,9 +14,9 @@ struct desc {
  * volatile load (x86 reads it in one access, so it cannot tear); others, which only a driver
  * ignoring the spec's alignment rules produces, are read byte by byte. Guest RAM starts on a
  * page boundary, so aligned guest-physical means aligned pointer. */
-static uint64_t load_le(const struct guest *g, uint64_t gpa, unsigned n)
+static uint64_t load_le(const struct vm *vm, uint64_t gpa, unsigned n)
 {
-    const volatile uint8_t *p = g->ram + gpa;
+    const volatile uint8_t *p = vm->ram + gpa;
     if ((gpa & (n - 1)) == 0) {
         switch (n) {
         case 2: return *(const volatile uint16_t *)(const volatile void *)p;
@@ -31,9 +31,9 @@ static uint64_t load_le(const struct guest *g, uint64_t gpa, unsigned n)
     return v;
 }
 
-static void store_le(struct guest *g, uint64_t gpa, unsigned n, uint64_t v)
+static void store_le(struct vm *vm, uint64_t gpa, unsigned n, uint64_t v)
 {
-    volatile uint8_t *p = g->ram + gpa;
+    volatile uint8_t *p = vm->ram + gpa;
     if ((gpa & (n - 1)) == 0) {
         switch (n) {
         case 2: *(volatile uint16_t *)(volatile void *)p = (uint16_t)v; return;
@@ -46,9 +46,9 @@ static void store_le(struct guest *g, uint64_t gpa, unsigned n, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static bool in_ram(const struct guest *g, uint64_t gpa, uint64_t len)
+static bool in_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
-    return guest_ram_ptr(g, gpa, len) != NULL;
+    return vm_ram_ptr(vm, gpa, len) != NULL;
 }
 
 static uint64_t avail_bytes(uint16_t size) { return 6 + 2ull * size; }
@@ -67,15 +67,15 @@ void virtq_reset(struct virtq *q)
     q->size = VIRTQ_MAX_SIZE;
 }
 
-int virtq_enable(struct virtq *q, const struct guest *g)
+int virtq_enable(struct virtq *q, const struct vm *vm)
 {
     uint16_t n = q->size;
     if (n == 0 || n > VIRTQ_MAX_SIZE || (n & (n - 1)) != 0)
         return VIRTQ_ESETUP;
     if ((q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3))
         return VIRTQ_ESETUP;
-    if (!in_ram(g, q->desc_gpa, 16ull * n) || !in_ram(g, q->avail_gpa, avail_bytes(n)) ||
-        !in_ram(g, q->used_gpa, used_bytes(n)))
+    if (!in_ram(vm, q->desc_gpa, 16ull * n) || !in_ram(vm, q->avail_gpa, avail_bytes(n)) ||
+        !in_ram(vm, q->used_gpa, used_bytes(n)))
         return VIRTQ_ESETUP;
     q->enabled = true;
     q->broken = false;
@@ -86,34 +86,34 @@ int virtq_enable(struct virtq *q, const struct guest *g)
 }
 
 /* Descriptor idx of the table at table_gpa, which the caller has checked is in RAM. */
-static struct desc load_desc(const struct guest *g, uint64_t table_gpa, uint32_t idx)
+static struct desc load_desc(const struct vm *vm, uint64_t table_gpa, uint32_t idx)
 {
     uint64_t at = table_gpa + 16ull * idx;
     struct desc d;
-    d.addr = load_le(g, at, 8);
-    d.len = (uint32_t)load_le(g, at + 8, 4);
-    d.flags = (uint16_t)load_le(g, at + 12, 2);
-    d.next = (uint16_t)load_le(g, at + 14, 2);
+    d.addr = load_le(vm, at, 8);
+    d.len = (uint32_t)load_le(vm, at + 8, 4);
+    d.flags = (uint16_t)load_le(vm, at + 12, 2);
+    d.next = (uint16_t)load_le(vm, at + 14, 2);
     return d;
 }
 
-int virtq_pop(struct virtq *q, const struct guest *g, struct virtq_chain *c)
+int virtq_pop(struct virtq *q, const struct vm *vm, struct virtq_chain *c)
 {
     if (!q->enabled)
         return 0;
     if (q->broken)
         return VIRTQ_EBROKEN;
-    if (!in_ram(g, q->avail_gpa, avail_bytes(q->size)) || !in_ram(g, q->desc_gpa, 16ull * q->size))
+    if (!in_ram(vm, q->avail_gpa, avail_bytes(q->size)) || !in_ram(vm, q->desc_gpa, 16ull * q->size))
         return fail(q, VIRTQ_ERING);
 
-    uint16_t avail_idx = (uint16_t)load_le(g, q->avail_gpa + 2, 2);
+    uint16_t avail_idx = (uint16_t)load_le(vm, q->avail_gpa + 2, 2);
     uint16_t pending = (uint16_t)(avail_idx - q->last_avail_idx);
     if (pending == 0)
         return 0;
     if (pending > q->size)
         return fail(q, VIRTQ_EAVAIL_IDX);
     uint16_t slot = q->last_avail_idx & (q->size - 1);
-    uint16_t head = (uint16_t)load_le(g, q->avail_gpa + 4 + 2ull * slot, 2);
+    uint16_t head = (uint16_t)load_le(vm, q->avail_gpa + 4 + 2ull * slot, 2);
     if (head >= q->size)
         return fail(q, VIRTQ_EHEAD);
 
@@ -129,10 +129,10 @@ int virtq_pop(struct virtq *q, const struct guest *g, struct virtq_chain *c)
     for (;;) {
         if (visited++ >= table_len)
             return fail(q, VIRTQ_ELOOP);
-        struct desc d = load_desc(g, table_gpa, idx);
+        struct desc d = load_desc(vm, table_gpa, idx);
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
             if (indirect || !q->indirect_ok || (d.flags & VIRTQ_DESC_F_NEXT) ||
-                d.len == 0 || d.len % 16 != 0 || !in_ram(g, d.addr, d.len))
+                d.len == 0 || d.len % 16 != 0 || !in_ram(vm, d.addr, d.len))
                 return fail(q, VIRTQ_EINDIRECT);
             indirect = true;
             table_gpa = d.addr;
@@ -148,7 +148,7 @@ int virtq_pop(struct virtq *q, const struct guest *g, struct virtq_chain *c)
         s->gpa = d.addr;
         s->len = d.len;
         s->writable = (d.flags & VIRTQ_DESC_F_WRITE) != 0;
-        s->in_ram = in_ram(g, d.addr, d.len);
+        s->in_ram = in_ram(vm, d.addr, d.len);
         if (!s->in_ram && c->bad_seg < 0)
             c->bad_seg = (int)c->count;
         c->count++;
@@ -162,34 +162,34 @@ int virtq_pop(struct virtq *q, const struct guest *g, struct virtq_chain *c)
     return 1;
 }
 
-bool virtq_has_available(const struct virtq *q, const struct guest *g)
+bool virtq_has_available(const struct virtq *q, const struct vm *vm)
 {
-    if (!q->enabled || q->broken || !in_ram(g, q->avail_gpa, avail_bytes(q->size)))
+    if (!q->enabled || q->broken || !in_ram(vm, q->avail_gpa, avail_bytes(q->size)))
         return false;
-    return (uint16_t)load_le(g, q->avail_gpa + 2, 2) != q->last_avail_idx;
+    return (uint16_t)load_le(vm, q->avail_gpa + 2, 2) != q->last_avail_idx;
 }
 
-int virtq_push(struct virtq *q, struct guest *g, uint16_t head, uint32_t len)
+int virtq_push(struct virtq *q, struct vm *vm, uint16_t head, uint32_t len)
 {
     if (!q->enabled)
         return VIRTQ_ERING;
     if (q->broken)
         return VIRTQ_EBROKEN;
-    if (!in_ram(g, q->used_gpa, used_bytes(q->size)))
+    if (!in_ram(vm, q->used_gpa, used_bytes(q->size)))
         return fail(q, VIRTQ_ERING);
     uint64_t elem = q->used_gpa + 4 + 8ull * (q->used_idx & (q->size - 1));
-    store_le(g, elem, 4, head);
-    store_le(g, elem + 4, 4, len);
+    store_le(vm, elem, 4, head);
+    store_le(vm, elem + 4, 4, len);
     q->used_idx++;
-    store_le(g, q->used_gpa + 2, 2, q->used_idx);
+    store_le(vm, q->used_gpa + 2, 2, q->used_idx);
     return VIRTQ_OK;
 }
 
-bool virtq_interrupt_suppressed(const struct virtq *q, const struct guest *g)
+bool virtq_interrupt_suppressed(const struct virtq *q, const struct vm *vm)
 {
-    if (!q->enabled || !in_ram(g, q->avail_gpa, 2))
+    if (!q->enabled || !in_ram(vm, q->avail_gpa, 2))
         return false;
-    return (load_le(g, q->avail_gpa, 2) & VIRTQ_AVAIL_F_NO_INTERRUPT) != 0;
+    return (load_le(vm, q->avail_gpa, 2) & VIRTQ_AVAIL_F_NO_INTERRUPT) != 0;
 }
 
 const char *virtq_strerror(int err)

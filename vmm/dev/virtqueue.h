@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 #define VIRTQ_MAX_SIZE 256u         /* largest queue we accept (reported as QueueNumMax) */
 
@@ -70,22 +70,22 @@ void virtq_reset(struct virtq *q);
 /* Validate size (power of two <= VIRTQ_MAX_SIZE) and the three areas (inside guest RAM, with
  * the alignment of section 2.7: descriptors 16, avail 2, used 4) and enable the queue.
  * VIRTQ_OK or VIRTQ_ESETUP (queue stays disabled). */
-int virtq_enable(struct virtq *q, const struct guest *g);
+int virtq_enable(struct virtq *q, const struct vm *vm);
 
 /* Take the next available chain. 1: c filled in; 0: nothing available (or queue disabled);
  * negative: VIRTQ_E*, the queue is now broken. */
-int virtq_pop(struct virtq *q, const struct guest *g, struct virtq_chain *c);
+int virtq_pop(struct virtq *q, const struct vm *vm, struct virtq_chain *c);
 
 /* Whether the avail ring holds an entry not yet taken (false when disabled or broken). Takes
  * nothing; a later virtq_pop may still refuse what it finds. */
-bool virtq_has_available(const struct virtq *q, const struct guest *g);
+bool virtq_has_available(const struct virtq *q, const struct vm *vm);
 
 /* Return chain head to the driver with len bytes written into its buffers. */
-int virtq_push(struct virtq *q, struct guest *g, uint16_t head, uint32_t len);
+int virtq_push(struct virtq *q, struct vm *vm, uint16_t head, uint32_t len);
 
 /* Whether the driver asked not to be interrupted (avail->flags NO_INTERRUPT), for the
  * interrupt path to come. */
-bool virtq_interrupt_suppressed(const struct virtq *q, const struct guest *g);
+bool virtq_interrupt_suppressed(const struct virtq *q, const struct vm *vm);
 
 const char *virtq_strerror(int err);
 

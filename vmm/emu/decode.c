@@ -12,7 +12,7 @@
 #define REX_X 0x2
 #define REX_B 0x1
 
-/* GPR numbers as the ModRM encodings name them (the same as enum gpr_index in guest/guest.h). */
+/* GPR numbers as the ModRM encodings name them (the same as enum gpr_index in guest/vcpu.h). */
 #define GPR_BX 3
 #define GPR_SP 4
 #define GPR_BP 5

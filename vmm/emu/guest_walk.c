@@ -86,9 +86,9 @@ struct entry_ref {
     unsigned size;                /* 4 or 8 */
 };
 
-static int read_entry(struct guest *g, struct entry_ref ref, uint64_t *value)
+static int read_entry(const struct vm *vm, struct entry_ref ref, uint64_t *value)
 {
-    const void *p = guest_ram_ptr(g, ref.gpa, ref.size);
+    const void *p = vm_ram_ptr(vm, ref.gpa, ref.size);
     if (!p)
         return -1;
     if (ref.size == 4) {
@@ -101,9 +101,9 @@ static int read_entry(struct guest *g, struct entry_ref ref, uint64_t *value)
     return 0;
 }
 
-static void set_entry_bits(struct guest *g, struct entry_ref ref, uint64_t bits)
+static void set_entry_bits(struct vm *vm, struct entry_ref ref, uint64_t bits)
 {
-    void *p = guest_ram_ptr(g, ref.gpa, ref.size);
+    void *p = vm_ram_ptr(vm, ref.gpa, ref.size);
     if (!p)
         return;
     if (ref.size == 4) {
@@ -132,7 +132,7 @@ enum walk_status { WALK_OK, WALK_NOT_PRESENT, WALK_RESERVED };
 
 /* Entries are 8 bytes: PAE, 4- and 5-level paging. levels counts from the root (5, 4 or 2
  * below a PAE PDPTE); table is the physical address of the root table. */
-static enum walk_status walk_long_entries(struct guest *g, const struct walk_state *s, uint64_t linear,
+static enum walk_status walk_long_entries(struct vcpu *v, const struct walk_state *s, uint64_t linear,
                                           uint64_t table, unsigned levels, struct walk_result *r)
 {
     bool nxe = s->efer & EFER_NXE;
@@ -145,7 +145,7 @@ static enum walk_status walk_long_entries(struct guest *g, const struct walk_sta
         struct entry_ref ref = { table + ((linear >> shift) & 511) * 8, 8 };
         uint64_t e;
         /* A table outside RAM reads as all ones from the empty bus: present, reserved bits set. */
-        if (read_entry(g, ref, &e) < 0)
+        if (read_entry(v->vm, ref, &e) < 0)
             return WALK_RESERVED;
         if (!(e & PTE_P))
             return WALK_NOT_PRESENT;
@@ -175,27 +175,27 @@ static enum walk_status walk_long_entries(struct guest *g, const struct walk_sta
     return WALK_RESERVED;   /* not reached: level 1 always returns */
 }
 
-static enum walk_status walk_pae(struct guest *g, const struct walk_state *s, uint64_t linear,
+static enum walk_status walk_pae(struct vcpu *v, const struct walk_state *s, uint64_t linear,
                                  struct walk_result *r)
 {
     struct entry_ref ref = { (s->cr3 & 0xffffffe0ull) + ((linear >> 30) & 3) * 8, 8 };
     uint64_t pdpte;
-    if (read_entry(g, ref, &pdpte) < 0)
+    if (read_entry(v->vm, ref, &pdpte) < 0)
         return WALK_RESERVED;
     if (!(pdpte & PTE_P))
         return WALK_NOT_PRESENT;
     /* PDPTEs reserve bits 2:1, 8:5 and 63:MAXPHYADDR; they carry no permissions or A bit. */
     if (pdpte & (0x6ull | 0x1e0ull | ~((1ull << WALK_MAXPHYADDR) - 1)))
         return WALK_RESERVED;
-    return walk_long_entries(g, s, linear, pdpte & ADDR_MASK_52, 2, r);
+    return walk_long_entries(v, s, linear, pdpte & ADDR_MASK_52, 2, r);
 }
 
-static enum walk_status walk_32bit(struct guest *g, const struct walk_state *s, uint64_t linear,
+static enum walk_status walk_32bit(struct vcpu *v, const struct walk_state *s, uint64_t linear,
                                    struct walk_result *r)
 {
     struct entry_ref pde_ref = { (s->cr3 & 0xfffff000ull) + ((linear >> 22) & 1023) * 4, 4 };
     uint64_t pde;
-    if (read_entry(g, pde_ref, &pde) < 0)
+    if (read_entry(v->vm, pde_ref, &pde) < 0)
         return WALK_RESERVED;
     if (!(pde & PTE_P))
         return WALK_NOT_PRESENT;
@@ -211,7 +211,7 @@ static enum walk_status walk_32bit(struct guest *g, const struct walk_state *s, 
     }
     struct entry_ref pte_ref = { (pde & 0xfffff000ull) + ((linear >> 12) & 1023) * 4, 4 };
     uint64_t pte;
-    if (read_entry(g, pte_ref, &pte) < 0)
+    if (read_entry(v->vm, pte_ref, &pte) < 0)
         return WALK_RESERVED;
     if (!(pte & PTE_P))
         return WALK_NOT_PRESENT;
@@ -247,7 +247,7 @@ static bool access_allowed(const struct walk_state *s, enum walk_access access, 
     return true;
 }
 
-int guest_linear_to_gpa(struct guest *g, uint64_t linear, enum walk_access access,
+int guest_linear_to_gpa(struct vcpu *v, uint64_t linear, enum walk_access access,
                         uint64_t *gpa, struct walk_fault *fault)
 {
     struct walk_state s;
@@ -262,10 +262,10 @@ int guest_linear_to_gpa(struct guest *g, uint64_t linear, enum walk_access acces
     struct walk_result r = { .writable = true, .user = true, .exec_disabled = false };
     enum walk_status st;
     switch (s.paging) {
-    case PAGING_32:     st = walk_32bit(g, &s, linear, &r); break;
-    case PAGING_PAE:    st = walk_pae(g, &s, linear, &r); break;
-    case PAGING_4LEVEL: st = walk_long_entries(g, &s, linear, s.cr3 & ADDR_MASK_52, 4, &r); break;
-    default:            st = walk_long_entries(g, &s, linear, s.cr3 & ADDR_MASK_52, 5, &r); break;
+    case PAGING_32:     st = walk_32bit(v, &s, linear, &r); break;
+    case PAGING_PAE:    st = walk_pae(v, &s, linear, &r); break;
+    case PAGING_4LEVEL: st = walk_long_entries(v, &s, linear, s.cr3 & ADDR_MASK_52, 4, &r); break;
+    default:            st = walk_long_entries(v, &s, linear, s.cr3 & ADDR_MASK_52, 5, &r); break;
     }
 
     uint32_t error = access_error_bits(&s, access);
@@ -280,14 +280,14 @@ int guest_linear_to_gpa(struct guest *g, uint64_t linear, enum walk_access acces
     }
 
     for (unsigned i = 0; i < r.used_count; i++)
-        set_entry_bits(g, r.used[i], PTE_A);
+        set_entry_bits(v->vm, r.used[i], PTE_A);
     if (access == WALK_WRITE && r.used_count)
-        set_entry_bits(g, r.used[r.used_count - 1], PTE_D);
+        set_entry_bits(v->vm, r.used[r.used_count - 1], PTE_D);
     *gpa = r.gpa;
     return 0;
 }
 
-int guest_read_linear(struct guest *g, uint64_t linear, void *buf, size_t len,
+int guest_read_linear(struct vcpu *v, uint64_t linear, void *buf, size_t len,
                       enum walk_access access, struct walk_fault *fault)
 {
     uint8_t *out = buf;
@@ -296,15 +296,15 @@ int guest_read_linear(struct guest *g, uint64_t linear, void *buf, size_t len,
         if (chunk > len)
             chunk = len;
         uint64_t gpa;
-        if (guest_linear_to_gpa(g, linear, access, &gpa, fault) < 0)
+        if (guest_linear_to_gpa(v, linear, access, &gpa, fault) < 0)
             return -1;
-        const uint8_t *ram = guest_ram_ptr(g, gpa, chunk);
+        const uint8_t *ram = vm_ram_ptr(v->vm, gpa, chunk);
         if (ram) {
             memcpy(out, ram, chunk);
         } else {
             /* Not (all) RAM: bytes outside RAM read as the empty bus, devices untouched. */
             for (size_t i = 0; i < chunk; i++) {
-                const uint8_t *p = guest_ram_ptr(g, gpa + i, 1);
+                const uint8_t *p = vm_ram_ptr(v->vm, gpa + i, 1);
                 out[i] = p ? *p : 0xff;
             }
         }
@@ -315,9 +315,9 @@ int guest_read_linear(struct guest *g, uint64_t linear, void *buf, size_t len,
     return 0;
 }
 
-enum exit_result guest_inject_page_fault(struct guest *g, const struct walk_fault *fault)
+enum exit_result guest_inject_page_fault(struct vcpu *v, const struct walk_fault *fault)
 {
-    g->vcpu.cr2 = fault->linear;
-    g->vcpu.cr2_pending = true; /* the run loop loads it into CR2 before the entry */
-    return vcpu_inject_exception(&g->vcpu, VEC_PF, true, fault->error_code);
+    v->cr2 = fault->linear;
+    v->cr2_pending = true; /* the run loop loads it into CR2 before the entry */
+    return vcpu_inject_exception(v, VEC_PF, true, fault->error_code);
 }

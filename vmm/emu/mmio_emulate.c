@@ -116,20 +116,20 @@ static uint64_t addr_reg_update(uint64_t old, uint64_t new_value, unsigned addr_
     }
 }
 
-static enum exit_result stop_undecodable(struct guest *g, uint64_t rip, const uint8_t *bytes, size_t have)
+static enum exit_result stop_undecodable(struct vcpu *v, uint64_t rip, const uint8_t *bytes, size_t have)
 {
     char text[X86_MAX_INSN * 3 + 1];
     size_t len = 0;
     text[0] = 0;
     for (size_t i = 0; i < have && i < X86_MAX_INSN; i++)
         len += (size_t)fmt_snprintf(text + len, sizeof(text) - len, i ? " %02x" : "%02x", bytes[i]);
-    return guest_stop(g, "cannot emulate instruction at RIP %llx: bytes %s",
+    return vm_stop(v->vm, "cannot emulate instruction at RIP %llx: bytes %s",
                       (unsigned long long)rip, have ? text : "(none)");
 }
 
 /* Fetch and decode the instruction at CS:RIP. Returns 0 with *insn, or -1 with *result set
  * (a #PF injected, or the guest stopped). */
-static int fetch_and_decode(struct guest *g, enum cpu_mode m, struct mem_insn *insn, enum exit_result *result)
+static int fetch_and_decode(struct vcpu *v, enum cpu_mode m, struct mem_insn *insn, enum exit_result *result)
 {
     uint64_t rip = vmcs_read(VMCS_GUEST_RIP);
     uint64_t linear = linear_of(m, segment_base(m, SEG_CS), rip);
@@ -139,14 +139,14 @@ static int fetch_and_decode(struct guest *g, enum cpu_mode m, struct mem_insn *i
     size_t first = PAGE_SIZE - (linear & (PAGE_SIZE - 1));
     if (first > X86_MAX_INSN)
         first = X86_MAX_INSN;
-    if (guest_read_linear(g, linear, bytes, first, WALK_FETCH, &fault) < 0) {
-        *result = guest_inject_page_fault(g, &fault);
+    if (guest_read_linear(v, linear, bytes, first, WALK_FETCH, &fault) < 0) {
+        *result = guest_inject_page_fault(v, &fault);
         return -1;
     }
     size_t have = first;
     bool next_page_missing = false;
     if (first < X86_MAX_INSN) {
-        if (guest_read_linear(g, linear_of(m, linear, first), bytes + first, X86_MAX_INSN - first,
+        if (guest_read_linear(v, linear_of(m, linear, first), bytes + first, X86_MAX_INSN - first,
                               WALK_FETCH, &next_page_fault) < 0)
             next_page_missing = true;
         else
@@ -164,11 +164,11 @@ static int fetch_and_decode(struct guest *g, enum cpu_mode m, struct mem_insn *i
         memset(padded, 0, sizeof(padded));
         memcpy(padded, bytes, have);
         if (decode_mem_insn(padded, sizeof(padded), dm, &probe) == 0 && probe.length > have) {
-            *result = guest_inject_page_fault(g, &next_page_fault);
+            *result = guest_inject_page_fault(v, &next_page_fault);
             return -1;
         }
     }
-    *result = stop_undecodable(g, rip, bytes, have);
+    *result = stop_undecodable(v, rip, bytes, have);
     return -1;
 }
 
@@ -176,7 +176,7 @@ static int fetch_and_decode(struct guest *g, enum cpu_mode m, struct mem_insn *i
  * SSE, Vol. 2A 2.8 for VEX): invalid encodings; VEX in real and virtual-8086 mode, where C4/C5
  * are LES/LDS and a register operand makes them #UD; SSE with CR0.EM set or CR4.OSFXSR clear;
  * VEX without CR4.OSXSAVE or with XCR0 lacking SSE or AVX state; then CR0.TS. */
-static bool raises_before_access(struct guest *g, enum cpu_mode m, const struct mem_insn *insn,
+static bool raises_before_access(struct vcpu *v, enum cpu_mode m, const struct mem_insn *insn,
                                  enum exit_result *result)
 {
     bool ud = insn->invalid || (insn->vex && m == MODE_REAL);
@@ -186,14 +186,14 @@ static bool raises_before_access(struct guest *g, enum cpu_mode m, const struct 
     if (insn->simd == SIMD_SSE && ((cr0 & CR0_EM) || !(cr4 & CR4_OSFXSR)))
         ud = true;
     if (insn->simd == SIMD_AVX &&
-        (!(cr4 & CR4_OSXSAVE) || (g->vcpu.xcr0 & (XCR0_SSE | XCR0_AVX)) != (XCR0_SSE | XCR0_AVX)))
+        (!(cr4 & CR4_OSXSAVE) || (v->xcr0 & (XCR0_SSE | XCR0_AVX)) != (XCR0_SSE | XCR0_AVX)))
         ud = true;
     if (ud) {
-        *result = vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+        *result = vcpu_inject_exception(v, VEC_UD, false, 0);
         return true;
     }
     if (cr0 & CR0_TS) {
-        *result = vcpu_inject_exception(&g->vcpu, VEC_NM, false, 0);
+        *result = vcpu_inject_exception(v, VEC_NM, false, 0);
         return true;
     }
     return false;
@@ -220,12 +220,12 @@ static bool exit_translation(uint64_t linear, enum walk_access access, uint64_t 
     return true;
 }
 
-static int translate(struct guest *g, uint64_t linear, enum walk_access access, uint64_t *gpa,
+static int translate(struct vcpu *v, uint64_t linear, enum walk_access access, uint64_t *gpa,
                      enum exit_result *result)
 {
     struct walk_fault fault;
-    if (guest_linear_to_gpa(g, linear, access, gpa, &fault) < 0) {
-        *result = guest_inject_page_fault(g, &fault);
+    if (guest_linear_to_gpa(v, linear, access, gpa, &fault) < 0) {
+        *result = guest_inject_page_fault(v, &fault);
         return -1;
     }
     return 0;
@@ -236,11 +236,10 @@ static int translate(struct guest *g, uint64_t linear, enum walk_access access, 
  * move demands (#GP), paging for every page the access touches before any byte moves (#PF), and
  * alignment checking at CPL 3 (#AC, for accesses of up to 8 bytes). Returns 0, or -1 with the
  * exception queued in *result. */
-static int prepare_access(struct guest *g, enum cpu_mode m, unsigned seg, uint64_t linear, unsigned size,
+static int prepare_access(struct vcpu *v, enum cpu_mode m, unsigned seg, uint64_t linear, unsigned size,
                           unsigned align, enum walk_access access, uint64_t exit_gpa, struct data_access *a,
                           enum exit_result *result)
 {
-    struct vcpu *v = &g->vcpu;
     if (m == MODE_LONG64 && !is_canonical(linear, linear + size - 1)) {
         *result = vcpu_inject_exception(v, seg == SEG_SS ? VEC_SS : VEC_GP, true, 0);
         return -1;
@@ -253,9 +252,9 @@ static int prepare_access(struct guest *g, enum cpu_mode m, unsigned seg, uint64
     uint64_t room = PAGE_SIZE - (linear & (PAGE_SIZE - 1));
     a->first_len = size <= room ? size : (unsigned)room;
     if (!(a->first_len == size && exit_translation(linear, access, exit_gpa, &a->gpa)) &&
-        translate(g, linear, access, &a->gpa, result) < 0)
+        translate(v, linear, access, &a->gpa, result) < 0)
         return -1;
-    if (a->first_len < size && translate(g, linear_of(m, linear, a->first_len), access, &a->gpa_next, result) < 0)
+    if (a->first_len < size && translate(v, linear_of(m, linear, a->first_len), access, &a->gpa_next, result) < 0)
         return -1;
     if (size <= 8 && (linear & (size - 1)) && vcpu_cpl() == 3 && (vmcs_read(VMCS_GUEST_CR0) & CR0_AM) &&
         (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_AC)) {
@@ -268,7 +267,7 @@ static int prepare_access(struct guest *g, enum cpu_mode m, unsigned seg, uint64
 /* Move the access's bytes between buf and the bus: the whole access at once when it lies in one
  * page and is 1, 2, 4 or 8 bytes (one device access, as the CPU makes it), else in pieces of
  * those sizes that stay within a page, in ascending address order. */
-static void access_bytes(struct guest *g, const struct data_access *a, uint8_t *buf, bool write)
+static void access_bytes(struct vcpu *v, const struct data_access *a, uint8_t *buf, bool write)
 {
     for (unsigned off = 0; off < a->size;) {
         unsigned left = a->size - off;
@@ -279,9 +278,9 @@ static void access_bytes(struct guest *g, const struct data_access *a, uint8_t *
         uint64_t value = 0;
         if (write) {
             memcpy(&value, buf + off, chunk);
-            gpa_write(g, gpa, chunk, value);
+            gpa_write(v->vm, gpa, chunk, value);
         } else {
-            value = gpa_read(g, gpa, chunk);
+            value = gpa_read(v->vm, gpa, chunk);
             memcpy(buf + off, &value, chunk);
         }
         off += chunk;
@@ -289,22 +288,22 @@ static void access_bytes(struct guest *g, const struct data_access *a, uint8_t *
 }
 
 /* Scalar accesses (1, 2, 4 or 8 bytes). */
-static uint64_t access_read(struct guest *g, const struct data_access *a)
+static uint64_t access_read(struct vcpu *v, const struct data_access *a)
 {
     if (a->first_len == a->size)
-        return gpa_read(g, a->gpa, a->size) & size_mask(a->size);
+        return gpa_read(v->vm, a->gpa, a->size) & size_mask(a->size);
     uint64_t value = 0;
-    access_bytes(g, a, (uint8_t *)&value, false);
+    access_bytes(v, a, (uint8_t *)&value, false);
     return value;
 }
 
-static void access_write(struct guest *g, const struct data_access *a, uint64_t value)
+static void access_write(struct vcpu *v, const struct data_access *a, uint64_t value)
 {
     value &= size_mask(a->size);
     if (a->first_len == a->size)
-        gpa_write(g, a->gpa, a->size, value);
+        gpa_write(v->vm, a->gpa, a->size, value);
     else
-        access_bytes(g, a, (uint8_t *)&value, true);
+        access_bytes(v, a, (uint8_t *)&value, true);
 }
 
 static bool writes_memory(const struct mem_insn *insn)
@@ -343,12 +342,11 @@ static uint64_t effective_address(struct vcpu *v, const struct mem_insn *insn, u
     return ea & size_mask(insn->addr_size);
 }
 
-static void emulate_alu(struct guest *g, const struct mem_insn *insn, const struct data_access *a, uint64_t src)
+static void emulate_alu(struct vcpu *v, const struct mem_insn *insn, const struct data_access *a, uint64_t src)
 {
-    struct vcpu *v = &g->vcpu;
     enum alu_op op = (enum alu_op)insn->alu_op;
     uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
-    uint64_t mem = access_read(g, a);
+    uint64_t mem = access_read(v, a);
     if (insn->kind == MI_ALU_REG) {
         uint64_t r = alu_execute(op, insn->mem_size, read_reg_operand(v, insn), mem, &rflags);
         if (op != ALU_CMP)
@@ -356,7 +354,7 @@ static void emulate_alu(struct guest *g, const struct mem_insn *insn, const stru
     } else {
         uint64_t r = alu_execute(op, insn->mem_size, mem, src, &rflags);
         if (alu_writes_result(op))
-            access_write(g, a, r);
+            access_write(v, a, r);
         if (op == ALU_XADD)
             write_reg_sized(v, insn->reg, insn->reg_high8, insn->mem_size, mem);
     }
@@ -365,18 +363,17 @@ static void emulate_alu(struct guest *g, const struct mem_insn *insn, const stru
 
 /* CMPXCHG: compare the accumulator with [mem] (flags of CMP); equal: [mem] <- reg; else the
  * accumulator <- [mem] and [mem] is written with its own value. */
-static void emulate_cmpxchg(struct guest *g, const struct mem_insn *insn, const struct data_access *a)
+static void emulate_cmpxchg(struct vcpu *v, const struct mem_insn *insn, const struct data_access *a)
 {
-    struct vcpu *v = &g->vcpu;
     uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
     uint64_t acc = vcpu_gpr_read(v, REG_RAX) & size_mask(insn->mem_size);
     uint64_t src = read_reg_operand(v, insn);
-    uint64_t mem = access_read(g, a);
+    uint64_t mem = access_read(v, a);
     alu_execute(ALU_CMP, insn->mem_size, acc, mem, &rflags);
     if (acc == mem) {
-        access_write(g, a, src);
+        access_write(v, a, src);
     } else {
-        access_write(g, a, mem);
+        access_write(v, a, mem);
         write_reg_sized(v, REG_RAX, false, insn->mem_size, mem);
     }
     vmcs_write(VMCS_GUEST_RFLAGS, rflags);
@@ -384,12 +381,12 @@ static void emulate_cmpxchg(struct guest *g, const struct mem_insn *insn, const 
 
 /* Vector loads write the register zero-extended: legacy SSE keeps bits 255:128, VEX clears them
  * (and above). */
-static void emulate_vector(struct guest *g, const struct mem_insn *insn, const struct data_access *a)
+static void emulate_vector(struct vcpu *v, const struct mem_insn *insn, const struct data_access *a)
 {
     uint8_t data[MAX_ACCESS_BYTES];
     memset(data, 0, sizeof(data));
     if (insn->kind == MI_VEC_LOAD) {
-        access_bytes(g, a, data, false);
+        access_bytes(v, a, data, false);
         simd_write_xmm(insn->reg, data);
         if (insn->vex)
             simd_write_ymm_high(insn->reg, data + SIMD_XMM_BYTES);
@@ -397,15 +394,14 @@ static void emulate_vector(struct guest *g, const struct mem_insn *insn, const s
         simd_read_xmm(insn->reg, data);
         if (insn->mem_size > SIMD_XMM_BYTES)
             simd_read_ymm_high(insn->reg, data + SIMD_XMM_BYTES);
-        access_bytes(g, a, data, true);
+        access_bytes(v, a, data, true);
     }
 }
 
 /* Every form with one ModRM (or moffs) memory operand. */
-static enum exit_result emulate_operand(struct guest *g, enum cpu_mode m, const struct mem_insn *insn,
+static enum exit_result emulate_operand(struct vcpu *v, enum cpu_mode m, const struct mem_insn *insn,
                                         uint64_t exit_gpa)
 {
-    struct vcpu *v = &g->vcpu;
     unsigned size = insn->mem_size;
     unsigned seg = insn->seg != SEG_NONE ? insn->seg : insn->mem.default_seg;
     uint64_t src = 0, extra = 0;
@@ -425,43 +421,43 @@ static enum exit_result emulate_operand(struct guest *g, enum cpu_mode m, const 
     bool write = writes_memory(insn);
     struct data_access a;
     enum exit_result result;
-    if (prepare_access(g, m, seg, linear, size, insn->align, write ? WALK_WRITE : WALK_READ, exit_gpa, &a,
+    if (prepare_access(v, m, seg, linear, size, insn->align, write ? WALK_WRITE : WALK_READ, exit_gpa, &a,
                        &result) < 0)
         return result;
 
     uint64_t value;
     switch (insn->kind) {
     case MI_STORE_REG:
-        access_write(g, &a, read_reg_operand(v, insn));
+        access_write(v, &a, read_reg_operand(v, insn));
         break;
     case MI_STORE_IMM:
-        access_write(g, &a, insn->imm);
+        access_write(v, &a, insn->imm);
         break;
     case MI_LOAD:
     case MI_LOAD_ZX:
-        write_reg_sized(v, insn->reg, insn->reg_high8, insn->reg_size, access_read(g, &a));
+        write_reg_sized(v, insn->reg, insn->reg_high8, insn->reg_size, access_read(v, &a));
         break;
     case MI_LOAD_SX:
-        write_reg_sized(v, insn->reg, insn->reg_high8, insn->reg_size, sign_extend(access_read(g, &a), size));
+        write_reg_sized(v, insn->reg, insn->reg_high8, insn->reg_size, sign_extend(access_read(v, &a), size));
         break;
     case MI_ALU_MEM:
     case MI_ALU_REG:
-        emulate_alu(g, insn, &a, src);
+        emulate_alu(v, insn, &a, src);
         break;
     case MI_XCHG:
-        value = access_read(g, &a);
-        access_write(g, &a, read_reg_operand(v, insn));
+        value = access_read(v, &a);
+        access_write(v, &a, read_reg_operand(v, insn));
         write_reg_sized(v, insn->reg, insn->reg_high8, size, value);
         break;
     case MI_CMPXCHG:
-        emulate_cmpxchg(g, insn, &a);
+        emulate_cmpxchg(v, insn, &a);
         break;
     case MI_VEC_LOAD:
     case MI_VEC_STORE:
-        emulate_vector(g, insn, &a);
+        emulate_vector(v, insn, &a);
         break;
     default:
-        return guest_stop(g, "mmio emulation: unexpected instruction kind %u", (unsigned)insn->kind);
+        return vm_stop(v->vm, "mmio emulation: unexpected instruction kind %u", (unsigned)insn->kind);
     }
     debug_note_memory_access(v, linear, size, write);
     vcpu_advance_rip_by(v, insn->length);
@@ -473,10 +469,9 @@ static enum exit_result emulate_operand(struct guest *g, enum cpu_mode m, const 
  * are updated per element, so a fault leaves them describing the elements already done. As on
  * the CPU, a REP stops after the element that hit a data breakpoint, and in single-step mode
  * after every element, with RIP left on it while elements remain. */
-static enum exit_result emulate_string(struct guest *g, enum cpu_mode m, const struct mem_insn *insn,
+static enum exit_result emulate_string(struct vcpu *v, enum cpu_mode m, const struct mem_insn *insn,
                                        uint64_t exit_gpa)
 {
-    struct vcpu *v = &g->vcpu;
     unsigned size = insn->mem_size, asz = insn->addr_size;
     uint64_t mask = size_mask(asz);
     uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
@@ -496,17 +491,17 @@ static enum exit_result emulate_string(struct guest *g, enum cpu_mode m, const s
         uint64_t dst_linear = linear_of(m, dst_base, rdi & mask);
         /* Both translations first: a fault on the destination must not have read a device. */
         if (insn->kind == MI_MOVS &&
-            prepare_access(g, m, src_seg, src_linear, size, 0, WALK_READ, exit_gpa, &src, &result) < 0)
+            prepare_access(v, m, src_seg, src_linear, size, 0, WALK_READ, exit_gpa, &src, &result) < 0)
             return result;
-        if (prepare_access(g, m, SEG_ES, dst_linear, size, 0, WALK_WRITE, exit_gpa, &dst, &result) < 0)
+        if (prepare_access(v, m, SEG_ES, dst_linear, size, 0, WALK_WRITE, exit_gpa, &dst, &result) < 0)
             return result;
         if (insn->kind == MI_MOVS) {
-            value = access_read(g, &src);
+            value = access_read(v, &src);
             breakpoint_hit = debug_note_memory_access(v, src_linear, size, false);
         } else {
             value = vcpu_gpr_read(v, REG_RAX);
         }
-        access_write(g, &dst, value);
+        access_write(v, &dst, value);
         if (debug_note_memory_access(v, dst_linear, size, true))
             breakpoint_hit = true;
 
@@ -526,16 +521,16 @@ static enum exit_result emulate_string(struct guest *g, enum cpu_mode m, const s
     return EXIT_CONTINUE;
 }
 
-enum exit_result mmio_emulate(struct guest *g, uint64_t exit_gpa)
+enum exit_result mmio_emulate(struct vcpu *v, uint64_t exit_gpa)
 {
     enum cpu_mode m = vcpu_mode();
     struct mem_insn insn;
     enum exit_result result;
-    if (fetch_and_decode(g, m, &insn, &result) < 0)
+    if (fetch_and_decode(v, m, &insn, &result) < 0)
         return result;
-    if (raises_before_access(g, m, &insn, &result))
+    if (raises_before_access(v, m, &insn, &result))
         return result;
     if (insn.kind == MI_STOS || insn.kind == MI_MOVS)
-        return emulate_string(g, m, &insn, exit_gpa);
-    return emulate_operand(g, m, &insn, exit_gpa);
+        return emulate_string(v, m, &insn, exit_gpa);
+    return emulate_operand(v, m, &insn, exit_gpa);
 }

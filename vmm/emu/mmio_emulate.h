@@ -4,7 +4,7 @@
 #ifndef TESSERA_MMIO_EMULATE_H
 #define TESSERA_MMIO_EMULATE_H
 
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* Elements of a REP string instruction done per exit; the rest run when the CPU re-executes it
  * and exits again, so one exit never holds the host for long: 4096 empty-bus STOSB took 1.2 ms
@@ -28,7 +28,7 @@
  * EXIT_CONTINUE when an exception was injected (#UD, #NM, #GP, #SS, #PF, #AC, as the CPU
  * would raise them) or a long REP was cut short (RCX/RSI/RDI updated, RIP kept so the CPU
  * re-executes it). EXIT_STOP when the instruction cannot be emulated (the guest is stopped
- * with guest_stop naming the bytes). */
-enum exit_result mmio_emulate(struct guest *g, uint64_t exit_gpa);
+ * with vm_stop naming the bytes). */
+enum exit_result mmio_emulate(struct vcpu *v, uint64_t exit_gpa);
 
 #endif

@@ -461,9 +461,9 @@ void cpuid_guest_view(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32
     cpuid_lookup(guest_id, 0 /* no CPUID-shaping bit, as at reset */, leaf, subleaf, out);
 }
 
-void cpuid_guest_answer(const struct guest *g, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+void cpuid_guest_answer(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
-    uint32_t answered = cpuid_lookup(g->id, g->vcpu.misc_enable, leaf, subleaf, r);
+    uint32_t answered = cpuid_lookup(v->vm->id, v->misc_enable, leaf, subleaf, r);
 
     /* Bits the hardware derives from the current CR4/XCR0 (the actual CR4: Tessera does not
      * own OSXSAVE or PKE, so it equals what the guest wrote). */
@@ -478,9 +478,9 @@ void cpuid_guest_answer(const struct guest *g, uint32_t leaf, uint32_t subleaf, 
         break;
     case 0xD:
         if (subleaf == 0 && xcr0_offered())
-            r[EBX] = xsave_size_standard(g->vcpu.xcr0 | XCR0_X87);
+            r[EBX] = xsave_size_standard(v->xcr0 | XCR0_X87);
         else if (subleaf == 1 && (r[EAX] & XSAVE_D1_XSAVEC))
-            r[EBX] = xsave_size_compacted(g->vcpu.xcr0 | XCR0_X87);
+            r[EBX] = xsave_size_compacted(v->xcr0 | XCR0_X87);
         break;
     default:
         break;
@@ -499,31 +499,31 @@ unsigned cpuid_guest_maxphyaddr(unsigned guest_id)
 }
 
 /* Out of line: its register pressure would otherwise cost the fast path a prologue. */
-static __attribute__((noinline)) enum exit_result cpuid_answer_general(struct guest *g);
+static __attribute__((noinline)) enum exit_result cpuid_answer_general(struct vcpu *v);
 
-enum exit_result exit_handle_cpuid(struct guest *g)
+enum exit_result exit_handle_cpuid(struct vcpu *v)
 {
     /* Fast path: a basic leaf without subleaves whose answer depends on nothing of the guest's
      * state is a plain table copy (unless MISC_ENABLE limits the leaves the guest sees). */
-    uint32_t leaf = (uint32_t)g->vcpu.gpr[REG_RAX];
-    if (leaf <= max_basic && ((plain_leaves >> leaf) & 1) && !(g->vcpu.misc_enable & MISC_ENABLE_LIMIT_CPUID)) {
+    uint32_t leaf = (uint32_t)v->gpr[REG_RAX];
+    if (leaf <= max_basic && ((plain_leaves >> leaf) & 1) && !(v->misc_enable & MISC_ENABLE_LIMIT_CPUID)) {
         const uint32_t *r = basic_table[leaf];
-        g->vcpu.gpr[REG_RAX] = r[EAX];
-        g->vcpu.gpr[REG_RBX] = r[EBX];
-        g->vcpu.gpr[REG_RCX] = r[ECX];
-        g->vcpu.gpr[REG_RDX] = r[EDX];
+        v->gpr[REG_RAX] = r[EAX];
+        v->gpr[REG_RBX] = r[EBX];
+        v->gpr[REG_RCX] = r[ECX];
+        v->gpr[REG_RDX] = r[EDX];
         return EXIT_ADVANCE;
     }
-    return cpuid_answer_general(g);
+    return cpuid_answer_general(v);
 }
 
-static enum exit_result cpuid_answer_general(struct guest *g)
+static enum exit_result cpuid_answer_general(struct vcpu *v)
 {
     uint32_t r[4];
-    cpuid_guest_answer(g, (uint32_t)g->vcpu.gpr[REG_RAX], (uint32_t)g->vcpu.gpr[REG_RCX], r);
-    g->vcpu.gpr[REG_RAX] = r[EAX];
-    g->vcpu.gpr[REG_RBX] = r[EBX];
-    g->vcpu.gpr[REG_RCX] = r[ECX];
-    g->vcpu.gpr[REG_RDX] = r[EDX];
+    cpuid_guest_answer(v, (uint32_t)v->gpr[REG_RAX], (uint32_t)v->gpr[REG_RCX], r);
+    v->gpr[REG_RAX] = r[EAX];
+    v->gpr[REG_RBX] = r[EBX];
+    v->gpr[REG_RCX] = r[ECX];
+    v->gpr[REG_RDX] = r[EDX];
     return EXIT_ADVANCE;
 }

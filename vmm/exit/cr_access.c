@@ -67,20 +67,20 @@ static uint64_t guest_cr4(void)
     return guest_view(VMCS_GUEST_CR4, VMCS_CR4_GUEST_HOST_MASK, VMCS_CR4_READ_SHADOW);
 }
 
-static enum exit_result inject_gp(struct guest *g)
+static enum exit_result inject_gp(struct vcpu *v)
 {
-    return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
+    return vcpu_inject_exception(v, VEC_GP, true, 0);
 }
 
 /* PAE paging without long mode: under EPT the CPU takes the four PDPTEs from the VMCS, so
  * whenever a real CPU would (re)load them from CR3, so do we. Invalid entries -> #GP. */
-static int pae_pdptes_load(struct guest *g, uint64_t cr3, uint64_t pdpte[4])
+static int pae_pdptes_load(struct vcpu *v, uint64_t cr3, uint64_t pdpte[4])
 {
-    const void *src = guest_ram_ptr(g, cr3 & 0xFFFFFFE0ull, 32);
+    const void *src = vm_ram_ptr(v->vm, cr3 & 0xFFFFFFE0ull, 32);
     if (!src)
         return -1;
     memcpy(pdpte, src, 32);
-    uint64_t reserved = (~0ull << cpuid_guest_maxphyaddr(g->id)) | 0x1E6ull; /* bits 2:1, 8:5, 63:MAXPHYADDR */
+    uint64_t reserved = (~0ull << cpuid_guest_maxphyaddr(v->vm->id)) | 0x1E6ull; /* bits 2:1, 8:5, 63:MAXPHYADDR */
     for (int i = 0; i < 4; i++)
         if ((pdpte[i] & 1) && (pdpte[i] & reserved))
             return -1;
@@ -109,39 +109,39 @@ static void tr_fixup_for_long_mode(void)
         vmcs_write(VMCS_GUEST_TR_AR, (ar & ~(uint64_t)AR_TYPE_MASK) | 11);
 }
 
-static enum exit_result write_cr0(struct guest *g, uint64_t value)
+static enum exit_result write_cr0(struct vcpu *v, uint64_t value)
 {
     uint64_t old = guest_cr0();
     uint64_t cr4 = guest_cr4();
     uint64_t efer = vmcs_read(VMCS_GUEST_EFER);
 
     if (value >> 32)
-        return inject_gp(g);
+        return inject_gp(v);
     /* Reserved bits in 31:0 are ignored, ET is hardwired to 1 (as on every CPU since P6). */
     value = (value & CR0_DEFINED) | CR0_ET;
     if ((value & CR0_PG) && !(value & CR0_PE))
-        return inject_gp(g);
+        return inject_gp(v);
     if ((value & CR0_NW) && !(value & CR0_CD))
-        return inject_gp(g);
+        return inject_gp(v);
     if (!(value & CR0_WP) && (cr4 & CR4_CET))
-        return inject_gp(g);
+        return inject_gp(v);
 
     int paging_on = (value & CR0_PG) && !(old & CR0_PG);
     int paging_off = !(value & CR0_PG) && (old & CR0_PG);
     if (paging_on && (efer & EFER_LME)) {
         if (!(cr4 & CR4_PAE))
-            return inject_gp(g);
+            return inject_gp(v);
         if (vmcs_read(VMCS_GUEST_CS_AR) & AR_L)
-            return inject_gp(g);
+            return inject_gp(v);
     }
     if (paging_off && (vcpu_mode() == MODE_LONG64 || (cr4 & CR4_PCIDE)))
-        return inject_gp(g);
+        return inject_gp(v);
 
     uint64_t pdpte[4];
     int load_pdptes = pae_paging(value, cr4, efer) &&
                       ((value ^ old) & (CR0_PG | CR0_CD | CR0_NW));
-    if (load_pdptes && pae_pdptes_load(g, vmcs_read(VMCS_GUEST_CR3), pdpte) < 0)
-        return inject_gp(g);
+    if (load_pdptes && pae_pdptes_load(v, vmcs_read(VMCS_GUEST_CR3), pdpte) < 0)
+        return inject_gp(v);
 
     cr_set_guest_cr0(value);
     if (load_pdptes)
@@ -159,13 +159,13 @@ static enum exit_result write_cr0(struct guest *g, uint64_t value)
 
 /* CR4 bits this guest may set: architectural bits whose feature the guest's CPUID lists (so
  * never a CR4_HIDDEN bit), limited to what the CPU allows under VMX. */
-static uint64_t cr4_allowed(struct guest *g)
+static uint64_t cr4_allowed(struct vcpu *v)
 {
     uint32_t l0[4], l1[4], l7[4] = { 0, 0, 0, 0 };
-    cpuid_guest_view(g->id, 0, 0, l0);
-    cpuid_guest_view(g->id, 1, 0, l1);
+    cpuid_guest_view(v->vm->id, 0, 0, l0);
+    cpuid_guest_view(v->vm->id, 1, 0, l1);
     if (l0[0] >= 7)
-        cpuid_guest_view(g->id, 7, 0, l7);
+        cpuid_guest_view(v->vm->id, 7, 0, l7);
     uint64_t allowed = CR4_ALWAYS;
     if (l7[2] & (1u << 2))  allowed |= CR4_UMIP;
     if (l7[2] & (1u << 16)) allowed |= CR4_LA57;
@@ -178,30 +178,30 @@ static uint64_t cr4_allowed(struct guest *g)
     return allowed & cr_policy.cr4_fixed1;
 }
 
-static enum exit_result write_cr4(struct guest *g, uint64_t value)
+static enum exit_result write_cr4(struct vcpu *v, uint64_t value)
 {
     uint64_t old = guest_cr4();
     uint64_t cr0 = guest_cr0();
     uint64_t efer = vmcs_read(VMCS_GUEST_EFER);
 
-    if (value & ~cr4_allowed(g))
-        return inject_gp(g);
+    if (value & ~cr4_allowed(v))
+        return inject_gp(v);
     if (efer & EFER_LMA) {
         if (!(value & CR4_PAE))
-            return inject_gp(g);
+            return inject_gp(v);
         if ((value ^ old) & CR4_LA57)
-            return inject_gp(g);
+            return inject_gp(v);
     }
     if ((value & CR4_PCIDE) && !(old & CR4_PCIDE)) {
         if (!(efer & EFER_LMA) || (vmcs_read(VMCS_GUEST_CR3) & 0xFFF))
-            return inject_gp(g);
+            return inject_gp(v);
     }
 
     uint64_t pdpte[4];
     int load_pdptes = pae_paging(cr0, value, efer) &&
                       ((value ^ old) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP));
-    if (load_pdptes && pae_pdptes_load(g, vmcs_read(VMCS_GUEST_CR3), pdpte) < 0)
-        return inject_gp(g);
+    if (load_pdptes && pae_pdptes_load(v, vmcs_read(VMCS_GUEST_CR3), pdpte) < 0)
+        return inject_gp(v);
     cr_set_guest_cr4(value);
     if (load_pdptes)
         pae_pdptes_store(pdpte);
@@ -210,19 +210,19 @@ static enum exit_result write_cr4(struct guest *g, uint64_t value)
 
 /* Only reached when the lead turns CR3-load exiting on. With VPID the lead must also flush the
  * guest's TLB afterwards, as a real MOV to CR3 would. */
-static enum exit_result write_cr3(struct guest *g, uint64_t value)
+static enum exit_result write_cr3(struct vcpu *v, uint64_t value)
 {
     uint64_t efer = vmcs_read(VMCS_GUEST_EFER);
     if (efer & EFER_LMA) {
         if (guest_cr4() & CR4_PCIDE)
             value &= ~(1ull << 63);        /* "don't flush" hint, never stored */
-        if (value >> cpuid_guest_maxphyaddr(g->id))
-            return inject_gp(g);
+        if (value >> cpuid_guest_maxphyaddr(v->vm->id))
+            return inject_gp(v);
     } else {
         uint64_t pdpte[4];
         if (pae_paging(guest_cr0(), guest_cr4(), efer)) {
-            if (pae_pdptes_load(g, value, pdpte) < 0)
-                return inject_gp(g);
+            if (pae_pdptes_load(v, value, pdpte) < 0)
+                return inject_gp(v);
             pae_pdptes_store(pdpte);
         }
     }
@@ -230,15 +230,15 @@ static enum exit_result write_cr3(struct guest *g, uint64_t value)
     return EXIT_ADVANCE;
 }
 
-static enum exit_result write_cr8(struct guest *g, uint64_t value)
+static enum exit_result write_cr8(struct vcpu *v, uint64_t value)
 {
     if (value >> 4)
-        return inject_gp(g);
-    g->vcpu.cr8 = (uint8_t)value;
+        return inject_gp(v);
+    v->cr8 = (uint8_t)value;
     return EXIT_ADVANCE;
 }
 
-enum exit_result exit_handle_cr_access(struct guest *g)
+enum exit_result exit_handle_cr_access(struct vcpu *v)
 {
     uint64_t qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
     unsigned cr = qual & 0xF;
@@ -249,12 +249,12 @@ enum exit_result exit_handle_cr_access(struct guest *g)
 
     switch (type) {
     case CR_MOV_TO: {
-        uint64_t value = vcpu_gpr_read(&g->vcpu, gpr) & width;
+        uint64_t value = vcpu_gpr_read(v, gpr) & width;
         switch (cr) {
-        case 0: return write_cr0(g, value);
-        case 3: return write_cr3(g, value);
-        case 4: return write_cr4(g, value);
-        case 8: return write_cr8(g, value);
+        case 0: return write_cr0(v, value);
+        case 3: return write_cr3(v, value);
+        case 4: return write_cr4(v, value);
+        case 8: return write_cr8(v, value);
         default: break;
         }
         break;
@@ -265,20 +265,20 @@ enum exit_result exit_handle_cr_access(struct guest *g)
         case 0: value = guest_cr0(); break;
         case 3: value = vmcs_read(VMCS_GUEST_CR3); break;
         case 4: value = guest_cr4(); break;
-        case 8: value = g->vcpu.cr8 & 0xF; break;
-        default: return vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+        case 8: value = v->cr8 & 0xF; break;
+        default: return vcpu_inject_exception(v, VEC_UD, false, 0);
         }
-        vcpu_gpr_write(&g->vcpu, gpr, value & width);
+        vcpu_gpr_write(v, gpr, value & width);
         return EXIT_ADVANCE;
     }
     case CR_CLTS:
-        return write_cr0(g, guest_cr0() & ~CR0_TS);
+        return write_cr0(v, guest_cr0() & ~CR0_TS);
     case CR_LMSW: {
         /* LMSW loads MP, EM, TS and can set PE but never clear it. */
         uint64_t source = (qual >> 16) & 0xF;
-        return write_cr0(g, (guest_cr0() & ~(CR0_MP | CR0_EM | CR0_TS)) | source);
+        return write_cr0(v, (guest_cr0() & ~(CR0_MP | CR0_EM | CR0_TS)) | source);
     }
     }
     /* The CPU only exits for CR0/3/4/8; anything else is #UD as the instruction would be. */
-    return vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+    return vcpu_inject_exception(v, VEC_UD, false, 0);
 }

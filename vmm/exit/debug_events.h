@@ -2,14 +2,14 @@
  * single-step traps for the instructions it executes; for the ones that exit and that Tessera
  * completes instead, these functions decide what the CPU would have raised and report it
  * through the VMCS pending-debug-exceptions field, so the #DB arrives after the instruction
- * exactly as on the CPU. (Single-step is raised by vcpu_advance_rip_by, guest/guest.h. General
+ * exactly as on the CPU. (Single-step is raised by vcpu_advance_rip_by, guest/vcpu.h. General
  * detect needs nothing here: MOV DR does not exit, so the CPU applies DR7.GD itself.) */
 #ifndef TESSERA_EXIT_DEBUG_EVENTS_H
 #define TESSERA_EXIT_DEBUG_EVENTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* Pending debug exceptions (SDM Vol. 3C table 24-4): B0-B3 and BS sit where DR6 has them
  * (DR6_B(n), DR6_BS); bit 12 says a matched data or I/O breakpoint was enabled in DR7. Only

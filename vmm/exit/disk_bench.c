@@ -16,19 +16,19 @@ void disk_bench_enable(const struct diskcheck_env *host)
         bench_host = *host;
 }
 
-int64_t hypercall_disk_bench(struct guest *g, uint64_t gpa, uint64_t size)
+int64_t hypercall_disk_bench(struct vm *vm, uint64_t gpa, uint64_t size)
 {
     if (!bench_enabled)
         return HC_EPERM;
     if (size != sizeof(struct hc_disk_bench))
         return HC_EINVAL;
-    void *shared = guest_ram_ptr(g, gpa, size);
+    void *shared = vm_ram_ptr(vm, gpa, size);
     if (!shared)
         return HC_EFAULT;
     struct hc_disk_bench req;
     memcpy(&req, shared, sizeof(req));
 
-    const struct minidisk *md = g->disk;
+    const struct minidisk *md = vm->disk;
     if (!md)
         return HC_ENODEV;
     if (md->read_only)
@@ -44,11 +44,11 @@ int64_t hypercall_disk_bench(struct guest *g, uint64_t gpa, uint64_t size)
     env.random_ops = (uint32_t)req.random_ops;
     env.seed = req.seed;
     log_printf("tessera: guest %s: measuring the disk driver on its minidisk '%s' (HC_DISK_BENCH); other guests "
-               "wait\n", g->name, md->part_name);
+               "wait\n", vm->name, md->part_name);
     struct diskcheck_perf perf;
     int err = diskcheck_measure(md->dev, md->start_lba, md->sectors, &env, &perf);
     if (err != BLKDEV_OK) {
-        log_printf("tessera: guest %s: disk driver measurement failed: %s\n", g->name, blkdev_strerror(err));
+        log_printf("tessera: guest %s: disk driver measurement failed: %s\n", vm->name, blkdev_strerror(err));
         return err == BLKDEV_EINVAL ? HC_EINVAL : HC_EIO;
     }
     req.seq_write_bytes = perf.seq_write_bytes;

@@ -7,13 +7,13 @@
 
 #include <stdint.h>
 #include "diskcheck.h"
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* host supplies the clock, its rate and a scratch buffer (at least 4 KiB; sequential requests
  * may not exceed its size); the other fields are taken from each call. NULL disables. */
 void disk_bench_enable(const struct diskcheck_env *host);
 
 /* The hypercall: RDI = gpa of a struct hc_disk_bench, RSI = size. Returns 0 or HC_E*. */
-int64_t hypercall_disk_bench(struct guest *g, uint64_t gpa, uint64_t size);
+int64_t hypercall_disk_bench(struct vm *vm, uint64_t gpa, uint64_t size);
 
 #endif

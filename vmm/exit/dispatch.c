@@ -54,17 +54,17 @@ void exit_redeliver_interrupted_event(void)
     vmcs_write(VMCS_ENTRY_INSTR_LEN, vmcs_read(VMCS_EXIT_INSTR_LEN));
 }
 
-enum exit_result exit_unhandled(struct guest *g, uint32_t exit_reason)
+enum exit_result exit_unhandled(struct vcpu *v, uint32_t exit_reason)
 {
     uint32_t basic = exit_reason & 0xFFFF;
     if (basic < EXIT_REASON_COUNT)
-        g->exit_counts[basic]++;
-    guest_dump_state(g, exit_reason);
-    return guest_stop(g, "unhandled VM exit: reason %u (%s), qualification %#llx", basic, exit_reason_name(basic),
+        v->exit_counts[basic]++;
+    guest_dump_state(v, exit_reason);
+    return vm_stop(v->vm, "unhandled VM exit: reason %u (%s), qualification %#llx", basic, exit_reason_name(basic),
                       (unsigned long long)vmcs_read(VMCS_EXIT_QUALIFICATION));
 }
 
-enum exit_result exit_dispatch(struct guest *g, uint32_t exit_reason)
+enum exit_result exit_dispatch(struct vcpu *v, uint32_t exit_reason)
 {
-    return exit_dispatch_inline(g, exit_reason);
+    return exit_dispatch_inline(v, exit_reason);
 }

@@ -8,11 +8,11 @@
 #include "exit/handlers.h"
 #include "vmx/vmcs.h"
 
-typedef enum exit_result (*exit_handler_fn)(struct guest *g);
+typedef enum exit_result (*exit_handler_fn)(struct vcpu *v);
 extern const exit_handler_fn exit_handlers[EXIT_REASON_COUNT];
 
 /* The slow paths, out of line. */
-enum exit_result exit_unhandled(struct guest *g, uint32_t exit_reason);
+enum exit_result exit_unhandled(struct vcpu *v, uint32_t exit_reason);
 void exit_redeliver_interrupted_event(void);
 
 /* Exits that can interrupt the delivery of an event to the guest; that event must be
@@ -22,16 +22,16 @@ void exit_redeliver_interrupted_event(void);
                          (1ull << EXIT_REASON_EPT_MISCONFIG) | (1ull << EXIT_REASON_APIC_ACCESS) |        \
                          (1ull << EXIT_REASON_PREEMPTION_TIMER))
 
-static inline enum exit_result exit_dispatch_inline(struct guest *g, uint32_t exit_reason)
+static inline enum exit_result exit_dispatch_inline(struct vcpu *v, uint32_t exit_reason)
 {
     uint32_t basic = exit_reason & 0xFFFF;
-    g->exits_total++;
+    v->exits_total++;
     if (basic >= EXIT_REASON_COUNT || !exit_handlers[basic])
-        return exit_unhandled(g, exit_reason);
-    g->exit_counts[basic]++;
-    enum exit_result r = exit_handlers[basic](g);
+        return exit_unhandled(v, exit_reason);
+    v->exit_counts[basic]++;
+    enum exit_result r = exit_handlers[basic](v);
     if (r == EXIT_ADVANCE || r == EXIT_ADVANCE_YIELD)
-        vcpu_advance_rip(&g->vcpu);
+        vcpu_advance_rip(v);
     else if (r != EXIT_STOP && basic < 64 && ((VECTORING_EXITS >> basic) & 1))
         exit_redeliver_interrupted_event();
     return r;

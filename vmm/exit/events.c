@@ -31,22 +31,22 @@ static void deliver_debug_exception_state(uint64_t qual)
         vmcs_write(VMCS_GUEST_DR7, dr7 & ~DR7_GD);
 }
 
-enum exit_result exit_handle_exception_nmi(struct guest *g)
+enum exit_result exit_handle_exception_nmi(struct vcpu *v)
 {
     uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
     uint32_t type = info & INTR_TYPE_MASK, vector = info & INTR_VECTOR_MASK;
     if (type == INTR_TYPE_NMI) {
-        log_printf("tessera: NMI while guest %s ran (host NMI, not delivered to the guest)\n", g->name);
+        log_printf("tessera: NMI while guest %s ran (host NMI, not delivered to the guest)\n", v->vm->name);
         return EXIT_CONTINUE;
     }
     if (vector == VEC_MC) {
-        guest_dump_state(g, EXIT_REASON_EXCEPTION_NMI);
-        return guest_stop(g, "machine check while running this guest");
+        guest_dump_state(v, EXIT_REASON_EXCEPTION_NMI);
+        return vm_stop(v->vm, "machine check while running this guest");
     }
     /* What the CPU would have done as it delivered the exception, and the exit prevented. */
     if (type == INTR_TYPE_HW_EXCEPTION && vector == VEC_PF) {
-        g->vcpu.cr2 = vmcs_read(VMCS_EXIT_QUALIFICATION);
-        g->vcpu.cr2_pending = true;
+        v->cr2 = vmcs_read(VMCS_EXIT_QUALIFICATION);
+        v->cr2_pending = true;
     } else if (type == INTR_TYPE_HW_EXCEPTION && vector == VEC_DB) {
         deliver_debug_exception_state(vmcs_read(VMCS_EXIT_QUALIFICATION));
     }
@@ -55,6 +55,6 @@ enum exit_result exit_handle_exception_nmi(struct guest *g)
      * nothing: the exit saved it as this delivery would have pushed it (27.3.3). */
     bool software = type == INTR_TYPE_SW_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION;
     uint32_t error = (info & INTR_INFO_DELIVER_ERROR) ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
-    return vcpu_inject_event(&g->vcpu, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR | INTR_TYPE_MASK | INTR_VECTOR_MASK),
+    return vcpu_inject_event(v, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR | INTR_TYPE_MASK | INTR_VECTOR_MASK),
                              error, software ? (uint32_t)vmcs_read(VMCS_EXIT_INSTR_LEN) : 0);
 }

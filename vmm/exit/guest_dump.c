@@ -6,10 +6,9 @@
 
 #define X(v) ((unsigned long long)(v))
 
-void guest_dump_state(struct guest *g, uint32_t exit_reason)
+void guest_dump_state(struct vcpu *v, uint32_t exit_reason)
 {
-    struct vcpu *v = &g->vcpu;
-    const char *n = g->name;
+    const char *n = v->vm->name;
     log_printf("tessera: [%s] exit reason %u (%s)%s, qualification %016llx\n", n, exit_reason & 0xFFFF,
                exit_reason_name(exit_reason & 0xFFFF), (exit_reason & EXIT_REASON_FAILED_ENTRY) ? " [entry failure]" : "",
                X(vmcs_read(VMCS_EXIT_QUALIFICATION)));

@@ -4,8 +4,8 @@
 #define TESSERA_GUEST_DUMP_H
 
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 
-void guest_dump_state(struct guest *g, uint32_t exit_reason);
+void guest_dump_state(struct vcpu *v, uint32_t exit_reason);
 
 #endif

@@ -1,12 +1,13 @@
-/* Every VM-exit handler. Contract (one for all): a handler is called with the guest whose VMCS
- * is current, reads what it needs through vmcs_read(), and returns an enum exit_result saying
- * what the dispatcher does next (see guest/guest.h). A handler never advances RIP itself and
- * never returns to a guest it has stopped. */
+/* Every VM-exit handler. Contract (one for all): a handler is called with the vCPU that exited,
+ * whose VMCS is current; it reads what it needs through vmcs_read() and reaches its machine
+ * (memory, devices, outcome) through vcpu->vm. It returns an enum exit_result saying what the
+ * dispatcher does next (see guest/vcpu.h). A handler never advances RIP itself, ends a guest
+ * only through vm_end/vm_stop on its VM, and never returns to a VM it has stopped. */
 #ifndef TESSERA_EXIT_HANDLERS_H
 #define TESSERA_EXIT_HANDLERS_H
 
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* CPUID policy: computed once from the host CPU at boot, the same CPU model for every guest and
  * for the life of each guest. */
@@ -21,7 +22,7 @@ void cpuid_guest_view(unsigned guest_id, uint32_t leaf, uint32_t subleaf, uint32
 /* What the guest's CPUID instruction returns now: the model as the guest's IA32_MISC_ENABLE
  * shapes it (limit CPUID maxval, XD disable), plus the bits the CPU derives from CR4 and XCR0.
  * Reads the guest's CR4, so its VMCS must be current. */
-void cpuid_guest_answer(const struct guest *g, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+void cpuid_guest_answer(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* The guest's physical-address width as its CPUID reports it (36 when not reported): the
  * reserved-bit checks of CR3, PAT, MTRR and APIC-base values use it. */
 unsigned cpuid_guest_maxphyaddr(unsigned guest_id);
@@ -43,31 +44,31 @@ extern struct cr_policy cr_policy;
 void cr_set_guest_cr0(uint64_t value);
 void cr_set_guest_cr4(uint64_t value);
 
-enum exit_result exit_handle_cpuid(struct guest *g);
-enum exit_result exit_handle_cr_access(struct guest *g);
-enum exit_result exit_handle_io(struct guest *g);
+enum exit_result exit_handle_cpuid(struct vcpu *v);
+enum exit_result exit_handle_cr_access(struct vcpu *v);
+enum exit_result exit_handle_io(struct vcpu *v);
 /* String I/O elements one exit moves at most: a REP resumes with RIP on the instruction. Under
  * Bochs an emulated element costs about 1 us, so 4096 held one exit for 3.9 ms, most of a
  * 10 ms slice; 256 keep it near a quarter of a millisecond. */
 #define IO_REP_BATCH 256
-enum exit_result exit_handle_rdmsr(struct guest *g);
-enum exit_result exit_handle_wrmsr(struct guest *g);
-enum exit_result exit_handle_xsetbv(struct guest *g);
-enum exit_result exit_handle_ept_violation(struct guest *g);
-enum exit_result exit_handle_ept_misconfig(struct guest *g);
-enum exit_result exit_handle_hlt(struct guest *g);
-enum exit_result exit_handle_vmcall(struct guest *g);
-enum exit_result exit_handle_invd_wbinvd(struct guest *g);
-enum exit_result exit_handle_vmx_instruction(struct guest *g);
-enum exit_result exit_handle_rdpmc(struct guest *g);
-enum exit_result exit_handle_exception_nmi(struct guest *g);
-enum exit_result exit_handle_external_interrupt(struct guest *g);
-enum exit_result exit_handle_triple_fault(struct guest *g);
-enum exit_result exit_handle_preemption_timer(struct guest *g);
-enum exit_result exit_handle_init_signal(struct guest *g);
+enum exit_result exit_handle_rdmsr(struct vcpu *v);
+enum exit_result exit_handle_wrmsr(struct vcpu *v);
+enum exit_result exit_handle_xsetbv(struct vcpu *v);
+enum exit_result exit_handle_ept_violation(struct vcpu *v);
+enum exit_result exit_handle_ept_misconfig(struct vcpu *v);
+enum exit_result exit_handle_hlt(struct vcpu *v);
+enum exit_result exit_handle_vmcall(struct vcpu *v);
+enum exit_result exit_handle_invd_wbinvd(struct vcpu *v);
+enum exit_result exit_handle_vmx_instruction(struct vcpu *v);
+enum exit_result exit_handle_rdpmc(struct vcpu *v);
+enum exit_result exit_handle_exception_nmi(struct vcpu *v);
+enum exit_result exit_handle_external_interrupt(struct vcpu *v);
+enum exit_result exit_handle_triple_fault(struct vcpu *v);
+enum exit_result exit_handle_preemption_timer(struct vcpu *v);
+enum exit_result exit_handle_init_signal(struct vcpu *v);
 
-/* Dispatch one exit for the current guest: counts it, calls the handler from the table, advances
- * RIP where asked. Unknown reasons stop the guest with a register dump. */
-enum exit_result exit_dispatch(struct guest *g, uint32_t exit_reason);
+/* Dispatch one exit for the vCPU whose VMCS is current: counts it, calls the handler from the table, advances
+ * RIP where asked. Unknown reasons stop its VM with a register dump. */
+enum exit_result exit_dispatch(struct vcpu *v, uint32_t exit_reason);
 
 #endif

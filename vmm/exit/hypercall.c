@@ -8,11 +8,11 @@
 
 #define HC_CONSOLE_MAX 4096
 
-static int64_t hypercall_console(struct guest *g, uint64_t gpa, uint64_t len)
+static int64_t hypercall_console(struct vm *vm, uint64_t gpa, uint64_t len)
 {
     if (len > HC_CONSOLE_MAX)
         return HC_EINVAL;
-    const char *text = guest_ram_ptr(g, gpa, len);
+    const char *text = vm_ram_ptr(vm, gpa, len);
     if (!text)
         return HC_EFAULT;
     /* One console line per guest line; bytes are copied out once and never re-read. */
@@ -21,7 +21,7 @@ static int64_t hypercall_console(struct guest *g, uint64_t gpa, uint64_t len)
     for (uint64_t i = 0; i < len; i++) {
         char c = text[i];
         if (c == '\n' || n == sizeof(line)) {
-            log_guest_line(g->name, line, n);
+            log_guest_line(vm->name, line, n);
             n = 0;
             if (c == '\n')
                 continue;
@@ -29,13 +29,12 @@ static int64_t hypercall_console(struct guest *g, uint64_t gpa, uint64_t len)
         line[n++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? c : '?';
     }
     if (n)
-        log_guest_line(g->name, line, n);
+        log_guest_line(vm->name, line, n);
     return (int64_t)len;
 }
 
-enum exit_result exit_handle_vmcall(struct guest *g)
+enum exit_result exit_handle_vmcall(struct vcpu *v)
 {
-    struct vcpu *v = &g->vcpu;
     uint64_t nr = v->gpr[REG_RAX];
     int64_t ret;
     if (vcpu_cpl() != 0) {
@@ -46,22 +45,22 @@ enum exit_result exit_handle_vmcall(struct guest *g)
             ret = HC_ABI_VERSION;
             break;
         case HC_GUEST_ID:
-            ret = g->id;
+            ret = v->vm->id;
             break;
         case HC_SLICES:
-            ret = (int64_t)g->slices;
+            ret = (int64_t)vm_slices(v->vm);
             break;
         case HC_YIELD:
             v->gpr[REG_RAX] = 0;
             return EXIT_ADVANCE_YIELD;
         case HC_CONSOLE:
-            ret = hypercall_console(g, v->gpr[REG_RDI], v->gpr[REG_RSI]);
+            ret = hypercall_console(v->vm, v->gpr[REG_RDI], v->gpr[REG_RSI]);
             break;
         case HC_DISK_BENCH:
-            ret = hypercall_disk_bench(g, v->gpr[REG_RDI], v->gpr[REG_RSI]);
+            ret = hypercall_disk_bench(v->vm, v->gpr[REG_RDI], v->gpr[REG_RSI]);
             break;
         case HC_EXIT:
-            return guest_end(g, OUTCOME_EXIT_CODE, ((uint32_t)v->gpr[REG_RDI] << 1) | 1);
+            return vm_end(v->vm, OUTCOME_EXIT_CODE, ((uint32_t)v->gpr[REG_RDI] << 1) | 1);
         default:
             ret = HC_ENOSYS;
             break;

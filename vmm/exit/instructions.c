@@ -2,24 +2,24 @@
  * invalidation, RDPMC, and the VMX/SMX/MONITOR family, which Tessera hides from guests. */
 #include "exit/handlers.h"
 
-enum exit_result exit_handle_invd_wbinvd(struct guest *g)
+enum exit_result exit_handle_invd_wbinvd(struct vcpu *v)
 {
     /* Guest RAM is write-back and coherent; INVD must not discard the host's dirty lines, and
      * WBINVD would stall every guest for a guest that has no non-coherent device. */
-    (void)g;
+    (void)v;
     return EXIT_ADVANCE;
 }
 
-enum exit_result exit_handle_vmx_instruction(struct guest *g)
+enum exit_result exit_handle_vmx_instruction(struct vcpu *v)
 {
     /* CPUID says these do not exist, so they behave as on a CPU without them. */
-    return vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+    return vcpu_inject_exception(v, VEC_UD, false, 0);
 }
 
-enum exit_result exit_handle_rdpmc(struct guest *g)
+enum exit_result exit_handle_rdpmc(struct vcpu *v)
 {
     /* CPUID leaf 0xA reports no performance counters, so every counter index is invalid: the
      * CPU raises #GP(0) for that, and for CPL > 0 with CR4.PCE clear, alike. The host's counters
      * would otherwise tell one guest about another's execution. */
-    return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
+    return vcpu_inject_exception(v, VEC_GP, true, 0);
 }

@@ -11,7 +11,7 @@
 
 static uint64_t spurious_logged;
 
-enum exit_result exit_handle_external_interrupt(struct guest *g)
+enum exit_result exit_handle_external_interrupt(struct vcpu *v)
 {
     uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INTR_INFO);
     if (info & INTR_INFO_VALID) { /* acknowledged on exit: the vector is ours to EOI */
@@ -22,6 +22,6 @@ enum exit_result exit_handle_external_interrupt(struct guest *g)
             *(volatile uint32_t *)((base & ~0xFFFull) + APIC_EOI) = 0;
     }
     if (spurious_logged++ < 4)
-        log_printf("tessera: unexpected external interrupt (vector %u) while guest %s ran\n", info & 0xFF, g->name);
+        log_printf("tessera: unexpected external interrupt (vector %u) while guest %s ran\n", info & 0xFF, v->vm->name);
     return EXIT_CONTINUE;
 }

@@ -41,25 +41,25 @@ static uint64_t assign_sized(uint64_t old, uint64_t value, uint64_t mask)
     return value & mask;
 }
 
-static enum exit_result io_simple(struct guest *g, uint16_t port, unsigned size, bool in)
+static enum exit_result io_simple(struct vcpu *v, uint16_t port, unsigned size, bool in)
 {
-    uint64_t rax = g->vcpu.gpr[REG_RAX];
+    uint64_t rax = v->gpr[REG_RAX];
     if (!in) {
-        enum exit_result r = port_out(g, port, size, (uint32_t)(rax & size_mask(size)));
+        enum exit_result r = port_out(v->vm, port, size, (uint32_t)(rax & size_mask(size)));
         if (r != EXIT_STOP)
-            debug_note_io_access(&g->vcpu, port, size);
+            debug_note_io_access(v, port, size);
         return r;
     }
     uint32_t value = 0;
-    enum exit_result r = port_in(g, port, size, &value);
+    enum exit_result r = port_in(v->vm, port, size, &value);
     if (r == EXIT_STOP)
         return r;
-    debug_note_io_access(&g->vcpu, port, size);
+    debug_note_io_access(v, port, size);
     if (size == 4)
         rax = value;    /* IN EAX zero-extends into RAX */
     else
         rax = (rax & ~size_mask(size)) | (value & size_mask(size));
-    g->vcpu.gpr[REG_RAX] = rax;
+    v->gpr[REG_RAX] = rax;
     return r;
 }
 
@@ -70,64 +70,64 @@ struct element_map {
     unsigned first_len;     /* bytes on the first page */
 };
 
-static int element_translate(struct guest *g, uint64_t linear, unsigned size, enum walk_access access,
+static int element_translate(struct vcpu *v, uint64_t linear, unsigned size, enum walk_access access,
                              struct element_map *m, struct walk_fault *fault)
 {
     uint64_t room = PAGE_SIZE_4K - (linear & (PAGE_SIZE_4K - 1));
     m->first_len = room < size ? (unsigned)room : size;
-    if (guest_linear_to_gpa(g, linear, access, &m->gpa[0], fault) < 0)
+    if (guest_linear_to_gpa(v, linear, access, &m->gpa[0], fault) < 0)
         return -1;
     m->gpa[1] = 0;
     if (m->first_len < size &&
-        guest_linear_to_gpa(g, linear + m->first_len, access, &m->gpa[1], fault) < 0)
+        guest_linear_to_gpa(v, linear + m->first_len, access, &m->gpa[1], fault) < 0)
         return -1;
     return 0;
 }
 
-static uint32_t element_read(struct guest *g, const struct element_map *m, unsigned size)
+static uint32_t element_read(struct vcpu *v, const struct element_map *m, unsigned size)
 {
     if (m->first_len == size)
-        return (uint32_t)gpa_read(g, m->gpa[0], size);
+        return (uint32_t)gpa_read(v->vm, m->gpa[0], size);
     uint32_t value = 0;
     for (unsigned i = 0; i < size; i++) {
         uint64_t gpa = i < m->first_len ? m->gpa[0] + i : m->gpa[1] + (i - m->first_len);
-        value |= (uint32_t)gpa_read(g, gpa, 1) << (8 * i);
+        value |= (uint32_t)gpa_read(v->vm, gpa, 1) << (8 * i);
     }
     return value;
 }
 
-static void element_write(struct guest *g, const struct element_map *m, unsigned size, uint32_t value)
+static void element_write(struct vcpu *v, const struct element_map *m, unsigned size, uint32_t value)
 {
     if (m->first_len == size) {
-        gpa_write(g, m->gpa[0], size, value);
+        gpa_write(v->vm, m->gpa[0], size, value);
         return;
     }
     for (unsigned i = 0; i < size; i++) {
         uint64_t gpa = i < m->first_len ? m->gpa[0] + i : m->gpa[1] + (i - m->first_len);
-        gpa_write(g, gpa, 1, (uint8_t)(value >> (8 * i)));
+        gpa_write(v->vm, gpa, 1, (uint8_t)(value >> (8 * i)));
     }
 }
 
-static enum exit_result io_string(struct guest *g, uint16_t port, unsigned size, bool in, bool rep)
+static enum exit_result io_string(struct vcpu *v, uint16_t port, unsigned size, bool in, bool rep)
 {
     uint32_t info = (uint32_t)vmcs_read(VMCS_EXIT_INSTR_INFO);
     unsigned addr_size = IOINFO_ADDR_SIZE(info);
     if (addr_size > 2)
-        return guest_stop(g, "I/O string exit with address-size code %u", addr_size);
+        return vm_stop(v->vm, "I/O string exit with address-size code %u", addr_size);
     uint64_t amask = addr_size == 0 ? 0xFFFFull : addr_size == 1 ? 0xFFFFFFFFull : ~0ull;
 
     /* INS always stores to ES:rDI; OUTS reads seg:rSI, segment override allowed. */
     unsigned seg = in ? SEG_ES_INDEX : IOINFO_SEGMENT(info);
     if (seg > SEG_GS_INDEX)
-        return guest_stop(g, "I/O string exit with segment code %u", seg);
+        return vm_stop(v->vm, "I/O string exit with segment code %u", seg);
     bool long64 = vcpu_mode() == MODE_LONG64;
     uint64_t base = 0;
     if (!long64 || seg == SEG_FS_INDEX || seg == SEG_GS_INDEX)
         base = vmcs_read(VMCS_GUEST_ES_BASE + 2 * seg);
 
     unsigned index_reg = in ? REG_RDI : REG_RSI;
-    uint64_t index = g->vcpu.gpr[index_reg];
-    uint64_t count = rep ? (g->vcpu.gpr[REG_RCX] & amask) : 1;
+    uint64_t index = v->gpr[index_reg];
+    uint64_t count = rep ? (v->gpr[REG_RCX] & amask) : 1;
     uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
     uint64_t step = (rflags & RFLAGS_DF) ? (uint64_t)0 - size : size;
     enum walk_access access = in ? WALK_WRITE : WALK_READ;
@@ -144,18 +144,18 @@ static enum exit_result io_string(struct guest *g, uint16_t port, unsigned size,
             linear &= 0xFFFFFFFFull;
         struct element_map map;
         struct walk_fault fault;
-        if (element_translate(g, linear, size, access, &map, &fault) < 0) {
-            result = guest_inject_page_fault(g, &fault);
+        if (element_translate(v, linear, size, access, &map, &fault) < 0) {
+            result = guest_inject_page_fault(v, &fault);
             break;
         }
         enum exit_result r;
         if (in) {
             uint32_t value = 0;
-            r = port_in(g, port, size, &value);
+            r = port_in(v->vm, port, size, &value);
             if (r != EXIT_STOP)
-                element_write(g, &map, size, value);
+                element_write(v, &map, size, value);
         } else {
-            r = port_out(g, port, size, element_read(g, &map, size));
+            r = port_out(v->vm, port, size, element_read(v, &map, size));
         }
         if (r == EXIT_STOP)
             return EXIT_STOP;
@@ -164,37 +164,37 @@ static enum exit_result io_string(struct guest *g, uint16_t port, unsigned size,
         /* A breakpoint hit ends the run after this iteration, so the #DB comes between
          * iterations as on the CPU (SDM Vol. 3B 17.3.1.2): an I/O breakpoint after the first,
          * a data breakpoint after the one that touched it. Both are checked (no short cut). */
-        bool io_hit = debug_note_io_access(&g->vcpu, port, size);
-        bool data_hit = debug_note_memory_access(&g->vcpu, linear, size, in);
+        bool io_hit = debug_note_io_access(v, port, size);
+        bool data_hit = debug_note_memory_access(v, linear, size, in);
         if (io_hit || data_hit)
             break;
     }
 
     if (done == 0)
         return result;          /* faulted on the first element: registers untouched */
-    g->vcpu.gpr[index_reg] = index;
+    v->gpr[index_reg] = index;
     if (rep) {
         uint64_t left = count - done;
-        g->vcpu.gpr[REG_RCX] = assign_sized(g->vcpu.gpr[REG_RCX], left, amask);
+        v->gpr[REG_RCX] = assign_sized(v->gpr[REG_RCX], left, amask);
         /* Not finished (batch limit, breakpoint, single step or fault): RIP stays and the
          * CPU re-executes the instruction for the rest. */
         if (left != 0) {
             if (result == EXIT_ADVANCE)
-                vcpu_repeat_instruction(&g->vcpu);
+                vcpu_repeat_instruction(v);
             return EXIT_CONTINUE;
         }
     }
     return result;
 }
 
-enum exit_result exit_handle_io(struct guest *g)
+enum exit_result exit_handle_io(struct vcpu *v)
 {
     uint64_t qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
     unsigned size = IOQ_SIZE(qual);
     if (size != 1 && size != 2 && size != 4)
-        return guest_stop(g, "I/O exit with access size %u", size);
+        return vm_stop(v->vm, "I/O exit with access size %u", size);
     bool in = (qual & IOQ_IN) != 0;
     if (qual & IOQ_STRING)
-        return io_string(g, IOQ_PORT(qual), size, in, (qual & IOQ_REP) != 0);
-    return io_simple(g, IOQ_PORT(qual), size, in);
+        return io_string(v, IOQ_PORT(qual), size, in, (qual & IOQ_REP) != 0);
+    return io_simple(v, IOQ_PORT(qual), size, in);
 }

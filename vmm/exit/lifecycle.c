@@ -5,31 +5,31 @@
 #include "vmx/vmcs.h"
 
 
-enum exit_result exit_handle_hlt(struct guest *g)
+enum exit_result exit_handle_hlt(struct vcpu *v)
 {
     /* With interrupts off nothing but NMI/SMI/INIT could wake a real CPU, and Tessera delivers
      * none of them to guests: the guest has ended itself (the classic "cli; hlt"). */
     if (!(vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
-        return guest_stop(g, "halted with interrupts disabled (HLT with RFLAGS.IF=0 at RIP %#llx); it can never wake up",
+        return vm_stop(v->vm, "halted with interrupts disabled (HLT with RFLAGS.IF=0 at RIP %#llx); it can never wake up",
                           (unsigned long long)vmcs_read(VMCS_GUEST_RIP));
-    g->state = GUEST_HALTED;
+    v->state = VCPU_HALTED;
     return EXIT_ADVANCE_YIELD;
 }
 
-enum exit_result exit_handle_triple_fault(struct guest *g)
+enum exit_result exit_handle_triple_fault(struct vcpu *v)
 {
-    guest_dump_state(g, EXIT_REASON_TRIPLE_FAULT);
-    return guest_stop(g, "triple fault at RIP %#llx (a real machine would reset)",
+    guest_dump_state(v, EXIT_REASON_TRIPLE_FAULT);
+    return vm_stop(v->vm, "triple fault at RIP %#llx (a real machine would reset)",
                       (unsigned long long)vmcs_read(VMCS_GUEST_RIP));
 }
 
-enum exit_result exit_handle_init_signal(struct guest *g)
+enum exit_result exit_handle_init_signal(struct vcpu *v)
 {
-    return guest_stop(g, "INIT signal received; resetting a guest is not supported");
+    return vm_stop(v->vm, "INIT signal received; resetting a guest is not supported");
 }
 
-enum exit_result exit_handle_preemption_timer(struct guest *g)
+enum exit_result exit_handle_preemption_timer(struct vcpu *v)
 {
-    (void)g;
+    (void)v;
     return EXIT_YIELD;
 }

@@ -89,16 +89,16 @@ static uint64_t host_rdtsc(void)
 
 /* CPUID.80000001H:EDX as the guest's CPUID reports it now (NX goes with XD disable), or as the
  * model has it. */
-static uint32_t guest_ext_features_edx(struct guest *g, bool now)
+static uint32_t guest_ext_features_edx(struct vcpu *v, bool now)
 {
     uint32_t r[4];
-    cpuid_guest_view(g->id, 0x80000000u, 0, r);
+    cpuid_guest_view(v->vm->id, 0x80000000u, 0, r);
     if (r[0] < 0x80000001u)
         return 0;
     if (now)
-        cpuid_guest_answer(g, 0x80000001u, 0, r);
+        cpuid_guest_answer(v, 0x80000001u, 0, r);
     else
-        cpuid_guest_view(g->id, 0x80000001u, 0, r);
+        cpuid_guest_view(v->vm->id, 0x80000001u, 0, r);
     return r[3];
 }
 
@@ -131,10 +131,10 @@ static int mtrr_fixed_index(uint32_t msr)
     return -1;
 }
 
-static int efer_write(struct guest *g, uint64_t value)
+static int efer_write(struct vcpu *v, uint64_t value)
 {
     uint64_t efer = vmcs_read(VMCS_GUEST_EFER);
-    uint32_t ext_edx = guest_ext_features_edx(g, true);
+    uint32_t ext_edx = guest_ext_features_edx(v, true);
     uint64_t writable = EFER_SCE | EFER_LMA;          /* LMA: accepted, but the CPU owns it */
     if (ext_edx & CPUID_EXT1_EDX_LM)
         writable |= EFER_LME;
@@ -153,45 +153,45 @@ static int efer_write(struct guest *g, uint64_t value)
 /* Where the SDM says a write "may generate #GP" (MONITOR FSM without SSE3, limit CPUID maxval
  * with no leaf above 2, XD disable without NX), the model refuses it. Setting XD disable clears
  * EFER.NXE, which a CPU without XD cannot have set (SDM Vol. 3A 4.1.4; ACRN does the same). */
-static int misc_enable_write(struct guest *g, uint64_t value)
+static int misc_enable_write(struct vcpu *v, uint64_t value)
 {
-    uint64_t old = g->vcpu.misc_enable;
+    uint64_t old = v->misc_enable;
     if (value & ~(MISC_ENABLE_WRITABLE | MISC_ENABLE_FIXED | MISC_ENABLE_IGNORED))
         return -1;
     if ((value ^ old) & MISC_ENABLE_FIXED)
         return -1;
     uint32_t l0[4], l1[4];
-    cpuid_guest_view(g->id, 0, 0, l0);
-    cpuid_guest_view(g->id, 1, 0, l1);
+    cpuid_guest_view(v->vm->id, 0, 0, l0);
+    cpuid_guest_view(v->vm->id, 1, 0, l1);
     if (((value ^ old) & MISC_ENABLE_MONITOR_FSM) && !(l1[2] & CPUID1_ECX_SSE3))
         return -1;
     if ((value & MISC_ENABLE_LIMIT_CPUID) && l0[0] <= CPUID_LIMITED_MAX)
         return -1;
-    if ((value & MISC_ENABLE_XD_DISABLE) && !(guest_ext_features_edx(g, false) & CPUID_EXT1_EDX_NX))
+    if ((value & MISC_ENABLE_XD_DISABLE) && !(guest_ext_features_edx(v, false) & CPUID_EXT1_EDX_NX))
         return -1;
     if (value & MISC_ENABLE_XD_DISABLE) {
         uint64_t efer = vmcs_read(VMCS_GUEST_EFER);
         if (efer & EFER_NXE)
             vmcs_write(VMCS_GUEST_EFER, efer & ~EFER_NXE);
     }
-    g->vcpu.misc_enable = (value & ~MISC_ENABLE_IGNORED) | (old & MISC_ENABLE_IGNORED);
+    v->misc_enable = (value & ~MISC_ENABLE_IGNORED) | (old & MISC_ENABLE_IGNORED);
     return 0;
 }
 
-static int apic_base_write(struct guest *g, uint64_t value)
+static int apic_base_write(struct vcpu *v, uint64_t value)
 {
     /* x2APIC enable (bit 10) is reserved here: CPUID hides x2APIC. */
-    uint64_t valid = (~0ull >> (64 - cpuid_guest_maxphyaddr(g->id)) & ~0xFFFull) | APIC_BASE_ENABLE | APIC_BASE_BSP;
+    uint64_t valid = (~0ull >> (64 - cpuid_guest_maxphyaddr(v->vm->id)) & ~0xFFFull) | APIC_BASE_ENABLE | APIC_BASE_BSP;
     if (value & ~valid)
         return -1;
     /* BSP is a fact about the CPU, not a setting. */
-    g->vcpu.apic_base = (value & ~APIC_BASE_BSP) | (g->vcpu.apic_base & APIC_BASE_BSP);
+    v->apic_base = (value & ~APIC_BASE_BSP) | (v->apic_base & APIC_BASE_BSP);
     return 0;
 }
 
-static int mtrr_var_write(struct guest *g, uint32_t msr, uint64_t value)
+static int mtrr_var_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
-    uint64_t addr_bits = ~0ull >> (64 - cpuid_guest_maxphyaddr(g->id)) & ~0xFFFull;
+    uint64_t addr_bits = ~0ull >> (64 - cpuid_guest_maxphyaddr(v->vm->id)) & ~0xFFFull;
     unsigned index = msr - MSR_MTRR_PHYS_FIRST;
     if (index % 2 == 0) {   /* PHYSBASE: type in 7:0 */
         if ((value & ~(addr_bits | 0xFF)) || !mtrr_type_valid(value & 0xFF))
@@ -200,28 +200,28 @@ static int mtrr_var_write(struct guest *g, uint32_t msr, uint64_t value)
         if (value & ~(addr_bits | (1ull << 11)))
             return -1;
     }
-    g->vcpu.mtrr_var[index] = value;
+    v->mtrr_var[index] = value;
     return 0;
 }
 
 /* Returns 0 and *value, or -1 for #GP. */
-static int msr_read(struct guest *g, uint32_t msr, uint64_t *value)
+static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
     int fixed = mtrr_fixed_index(msr);
     if (fixed >= 0) {
-        *value = g->vcpu.mtrr_fixed[fixed];
+        *value = v->mtrr_fixed[fixed];
         return 0;
     }
     switch (msr) {
     case MSR_IA32_EFER:              *value = vmcs_read(VMCS_GUEST_EFER); return 0;
     case MSR_IA32_PAT:          *value = vmcs_read(VMCS_GUEST_PAT); return 0;
-    case MSR_IA32_APIC_BASE:    *value = g->vcpu.apic_base; return 0;
+    case MSR_IA32_APIC_BASE:    *value = v->apic_base; return 0;
     case MSR_IA32_MTRRCAP:      *value = MTRRCAP_VALUE; return 0;
-    case MSR_MTRR_DEF_TYPE:     *value = g->vcpu.mtrr_def_type; return 0;
+    case MSR_MTRR_DEF_TYPE:     *value = v->mtrr_def_type; return 0;
     case MSR_MTRR_PHYS_FIRST ... MSR_MTRR_PHYS_LAST:
-        *value = g->vcpu.mtrr_var[msr - MSR_MTRR_PHYS_FIRST];
+        *value = v->mtrr_var[msr - MSR_MTRR_PHYS_FIRST];
         return 0;
-    case MSR_IA32_MISC_ENABLE:  *value = g->vcpu.misc_enable; return 0;
+    case MSR_IA32_MISC_ENABLE:  *value = v->misc_enable; return 0;
     case MSR_IA32_TSC:          *value = host_rdtsc() + vmcs_read(VMCS_TSC_OFFSET); return 0;
     case MSR_IA32_FEATURE_CONTROL: *value = FEATURE_CONTROL_LOCKED; return 0; /* locked, VMX off */
     case MSR_IA32_BIOS_SIGN_ID:
@@ -235,35 +235,35 @@ static int msr_read(struct guest *g, uint32_t msr, uint64_t *value)
     }
 }
 
-static int msr_write(struct guest *g, uint32_t msr, uint64_t value)
+static int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
     int fixed = mtrr_fixed_index(msr);
     if (fixed >= 0) {
         for (int i = 0; i < 8; i++)
             if (!mtrr_type_valid((value >> (8 * i)) & 0xFF))
                 return -1;
-        g->vcpu.mtrr_fixed[fixed] = value;
+        v->mtrr_fixed[fixed] = value;
         return 0;
     }
     switch (msr) {
     case MSR_IA32_EFER:
-        return efer_write(g, value);
+        return efer_write(v, value);
     case MSR_IA32_PAT:
         if (!pat_valid(value))
             return -1;
         vmcs_write(VMCS_GUEST_PAT, value);
         return 0;
     case MSR_IA32_APIC_BASE:
-        return apic_base_write(g, value);
+        return apic_base_write(v, value);
     case MSR_MTRR_DEF_TYPE:
         if ((value & ~0xCFFull) || !mtrr_type_valid(value & 0xFF))
             return -1;
-        g->vcpu.mtrr_def_type = value;
+        v->mtrr_def_type = value;
         return 0;
     case MSR_MTRR_PHYS_FIRST ... MSR_MTRR_PHYS_LAST:
-        return mtrr_var_write(g, msr, value);
+        return mtrr_var_write(v, msr, value);
     case MSR_IA32_MISC_ENABLE:
-        return misc_enable_write(g, value);
+        return misc_enable_write(v, value);
     case MSR_IA32_TSC:
         /* The guest reads back what it wrote, then counts on from there. */
         vmcs_write(VMCS_TSC_OFFSET, value - host_rdtsc());
@@ -278,20 +278,20 @@ static int msr_write(struct guest *g, uint32_t msr, uint64_t value)
     }
 }
 
-enum exit_result exit_handle_rdmsr(struct guest *g)
+enum exit_result exit_handle_rdmsr(struct vcpu *v)
 {
     uint64_t value;
-    if (msr_read(g, (uint32_t)g->vcpu.gpr[REG_RCX], &value) < 0)
-        return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
-    g->vcpu.gpr[REG_RAX] = (uint32_t)value;
-    g->vcpu.gpr[REG_RDX] = value >> 32;
+    if (msr_read(v, (uint32_t)v->gpr[REG_RCX], &value) < 0)
+        return vcpu_inject_exception(v, VEC_GP, true, 0);
+    v->gpr[REG_RAX] = (uint32_t)value;
+    v->gpr[REG_RDX] = value >> 32;
     return EXIT_ADVANCE;
 }
 
-enum exit_result exit_handle_wrmsr(struct guest *g)
+enum exit_result exit_handle_wrmsr(struct vcpu *v)
 {
-    uint64_t value = (g->vcpu.gpr[REG_RDX] << 32) | (uint32_t)g->vcpu.gpr[REG_RAX];
-    if (msr_write(g, (uint32_t)g->vcpu.gpr[REG_RCX], value) < 0)
-        return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
+    uint64_t value = (v->gpr[REG_RDX] << 32) | (uint32_t)v->gpr[REG_RAX];
+    if (msr_write(v, (uint32_t)v->gpr[REG_RCX], value) < 0)
+        return vcpu_inject_exception(v, VEC_GP, true, 0);
     return EXIT_ADVANCE;
 }

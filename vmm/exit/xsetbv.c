@@ -7,13 +7,13 @@
 
 
 /* XCR0 bits the guest may set: CPUID 0xD.0 EDX:EAX of the guest's view. */
-static uint64_t xcr0_supported(struct guest *g)
+static uint64_t xcr0_supported(struct vcpu *v)
 {
     uint32_t r[4];
-    cpuid_guest_view(g->id, 0, 0, r);
+    cpuid_guest_view(v->vm->id, 0, 0, r);
     if (r[0] < 0xD)
         return 0;
-    cpuid_guest_view(g->id, 0xD, 0, r);
+    cpuid_guest_view(v->vm->id, 0xD, 0, r);
     return ((uint64_t)r[3] << 32) | r[0];
 }
 
@@ -22,23 +22,23 @@ static bool all_or_none(uint64_t value, uint64_t bits)
     return (value & bits) == 0 || (value & bits) == bits;
 }
 
-enum exit_result exit_handle_xsetbv(struct guest *g)
+enum exit_result exit_handle_xsetbv(struct vcpu *v)
 {
     if (!(vmcs_read(VMCS_GUEST_CR4) & CR4_OSXSAVE))
-        return vcpu_inject_exception(&g->vcpu, VEC_UD, false, 0);
+        return vcpu_inject_exception(v, VEC_UD, false, 0);
 
-    uint32_t index = (uint32_t)g->vcpu.gpr[REG_RCX];
-    uint64_t value = (g->vcpu.gpr[REG_RDX] << 32) | (uint32_t)g->vcpu.gpr[REG_RAX];
+    uint32_t index = (uint32_t)v->gpr[REG_RCX];
+    uint64_t value = (v->gpr[REG_RDX] << 32) | (uint32_t)v->gpr[REG_RAX];
     bool valid = index == 0 && vcpu_cpl() == 0 &&
                  (value & XCR0_X87) &&
-                 !(value & ~xcr0_supported(g)) &&
+                 !(value & ~xcr0_supported(v)) &&
                  (!(value & XCR0_AVX) || (value & XCR0_SSE)) &&
                  all_or_none(value, XCR0_AVX512) &&
                  (!(value & XCR0_AVX512) || (value & XCR0_AVX)) &&
                  all_or_none(value, XCR0_BNDREG | XCR0_BNDCSR) &&
                  all_or_none(value, XCR0_TILECFG | XCR0_TILEDATA);
     if (!valid)
-        return vcpu_inject_exception(&g->vcpu, VEC_GP, true, 0);
-    g->vcpu.xcr0 = value;
+        return vcpu_inject_exception(v, VEC_GP, true, 0);
+    v->xcr0 = value;
     return EXIT_ADVANCE;
 }

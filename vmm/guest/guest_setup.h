@@ -4,9 +4,10 @@
 
 #include <stdbool.h>
 #include "bootinfo.h"
-#include "guest/guest.h"
+#include "guest/vm.h"
 
-/* Returns true when the guest is ready to run; otherwise it is stopped with the reason. */
-bool guest_setup(struct guest *g, unsigned id, const struct bootinfo_guest *cfg);
+/* Creates the VM for one configured guest, with its vCPUs, memory, EPT and VMCS. Returns true
+ * when the VM is ready to run; otherwise it is stopped with the reason. */
+bool guest_setup(struct vm *vm, unsigned id, const struct bootinfo_guest *cfg);
 
 #endif

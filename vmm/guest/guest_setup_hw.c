@@ -32,32 +32,35 @@ static void *ept_phys_to_virt(void *ctx, uint64_t pa)
     return (void *)pa;
 }
 
-bool guest_setup(struct guest *g, unsigned id, const struct bootinfo_guest *cfg)
+bool guest_setup(struct vm *vm, unsigned id, const struct bootinfo_guest *cfg)
 {
-    memset(g, 0, sizeof(*g));
-    g->id = id;
-    memcpy(g->name, cfg->name, sizeof(g->name));
-    g->name[sizeof(g->name) - 1] = 0;
-    g->config = cfg;
-    g->state = GUEST_RUNNABLE;
-    g->ram = (uint8_t *)cfg->ram_base;
-    g->ram_hpa = cfg->ram_base;
-    g->ram_size = cfg->ram_size;
-    g->timeout_tsc = cfg->timeout_ms * vmx_host.tsc_khz;
-    uart_init(&g->uart, g->name);
-    msr_vcpu_init(&g->vcpu);
-    g->vcpu.xcr0 = 1;
+    memset(vm, 0, sizeof(*vm));
+    /* One vCPU per VM for now: the boot processor, which the loaded image starts on. */
+    vm_init_vcpus(vm, 1);
+    struct vcpu *v = &vm->vcpus[0];
+    vm->id = id;
+    memcpy(vm->name, cfg->name, sizeof(vm->name));
+    vm->name[sizeof(vm->name) - 1] = 0;
+    vm->config = cfg;
+    vm->state = VM_RUNNING;
+    vm->ram = (uint8_t *)cfg->ram_base;
+    vm->ram_hpa = cfg->ram_base;
+    vm->ram_size = cfg->ram_size;
+    vm->timeout_tsc = cfg->timeout_ms * vmx_host.tsc_khz;
+    uart_init(&vm->uart, vm->name);
+    msr_vcpu_init(v);
+    v->xcr0 = 1;
 
     uint64_t xsave_pages = (vmx_host.xsave_size + 4095) / 4096;
-    g->vcpu.xsave_area = page_alloc(xsave_pages ? xsave_pages : 1);
-    if (!g->vcpu.xsave_area) {
-        guest_stop(g, "out of hypervisor memory (extended-state area)");
+    v->xsave_area = page_alloc(xsave_pages ? xsave_pages : 1);
+    if (!v->xsave_area) {
+        vm_stop(vm, "out of hypervisor memory (extended-state area)");
         return false;
     }
     /* The architectural reset state, so that neither the firmware's values nor another guest's
      * reach this one; the run loop loads it before the first entry. */
-    xstate_reset_image(g->vcpu.xsave_area, vmx_host.xsave_size, vmx_host.has_xsave);
-    g->vcpu.dr6 = DR6_INIT;     /* DR0-DR3 0 (memset above); DR7 0x400 is in the VMCS */
+    xstate_reset_image(v->xsave_area, vmx_host.xsave_size, vmx_host.has_xsave);
+    v->dr6 = DR6_INIT;     /* DR0-DR3 0 (memset above); DR7 0x400 is in the VMCS */
 
     struct image_blob kernel = { (const uint8_t *)cfg->kernel.addr, cfg->kernel.size, "" };
     struct image_blob modules[BOOTINFO_MAX_MODULES];
@@ -66,22 +69,22 @@ bool guest_setup(struct guest *g, unsigned id, const struct bootinfo_guest *cfg)
         modules[i] = (struct image_blob){ (const uint8_t *)cfg->modules[i].addr, cfg->modules[i].size, cfg->modules[i].args };
     struct guest_entry entry;
     char why[160];
-    if (guest_image_load(g->ram, g->ram_size, &kernel, cfg->cmdline, modules, module_count, &entry, why, sizeof(why))) {
-        guest_stop(g, "cannot load kernel %s: %s", cfg->kernel.path, why);
+    if (guest_image_load(vm->ram, vm->ram_size, &kernel, cfg->cmdline, modules, module_count, &entry, why, sizeof(why))) {
+        vm_stop(vm, "cannot load kernel %s: %s", cfg->kernel.path, why);
         return false;
     }
 
     struct ept ept;
     struct ept_allocator alloc = { ept_alloc_page, ept_virt_to_phys, ept_phys_to_virt, NULL };
     if (ept_init(&ept, &alloc, vmx_host.controls.has_2mb_pages) ||
-        ept_map_range(&ept, 0, g->ram_hpa, g->ram_size, EPT_RWX)) {
-        guest_stop(g, "cannot build its EPT (out of hypervisor memory or misaligned RAM)");
+        ept_map_range(&ept, 0, vm->ram_hpa, vm->ram_size, EPT_RWX)) {
+        vm_stop(vm, "cannot build its EPT (out of hypervisor memory or misaligned RAM)");
         return false;
     }
-    g->eptp = ept_pointer(&ept);
+    vm->eptp = ept_pointer(&ept);
 
-    if (!vmx_vmcs_create(&g->vcpu)) {
-        guest_stop(g, "cannot create its VMCS");
+    if (!vmx_vmcs_create(v)) {
+        vm_stop(vm, "cannot create its VMCS");
         return false;
     }
     struct desc_ptr gdtr, idtr;
@@ -99,17 +102,17 @@ bool guest_setup(struct guest *g, unsigned id, const struct bootinfo_guest *cfg)
     struct guest_vmcs_params params = {
         .controls = &vmx_host.controls,
         .vpid = vmx_host.controls.has_vpid ? (uint16_t)(id + 1) : 0,
-        .eptp = g->eptp,
+        .eptp = vm->eptp,
         .msr_bitmap_pa = vmx_host.msr_bitmap_pa,
         .eip = entry.eip, .eax = entry.eax, .ebx = entry.ebx,
     };
     vmcs_init_guest(&params);
-    g->vcpu.gpr[REG_RAX] = entry.eax;
-    g->vcpu.gpr[REG_RBX] = entry.ebx;
+    v->gpr[REG_RAX] = entry.eax;
+    v->gpr[REG_RBX] = entry.ebx;
     if (vmx_host.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE)
-        invept(1, g->eptp);
-    log_printf("tessera: guest %s started: %s kernel %s, %llu MiB RAM, entry %#x, EPT %llu table pages\n", g->name,
+        invept(1, vm->eptp);
+    log_printf("tessera: guest %s started: %s kernel %s, %llu MiB RAM, entry %#x, EPT %llu table pages\n", vm->name,
                entry.protocol == BOOT_PVH ? "PVH" : "Multiboot", cfg->kernel.path,
-               (unsigned long long)(g->ram_size >> 20), entry.eip, (unsigned long long)ept.pages_used);
+               (unsigned long long)(vm->ram_size >> 20), entry.eip, (unsigned long long)ept.pages_used);
     return true;
 }

@@ -19,7 +19,7 @@ bool minidisks_wanted(const struct bootinfo *bi)
 }
 
 void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct bootinfo *bi,
-                      struct guest *guests, unsigned count, uint64_t (*now)(void), uint64_t ticks_per_ms)
+                      struct vm *vms, unsigned count, uint64_t (*now)(void), uint64_t ticks_per_ms)
 {
     if (count > BOOTINFO_MAX_GUESTS)
         count = BOOTINFO_MAX_GUESTS;
@@ -32,37 +32,37 @@ void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct 
         minidisk_allocate(&disk_table, bi->guests, count, verdicts);
 
     for (unsigned i = 0; i < count; i++) {
-        struct guest *g = &guests[i];
+        struct vm *vm = &vms[i];
         const struct bootinfo_guest *cfg = &bi->guests[i];
-        if (!cfg->disk_part[0] || g->state == GUEST_ENDED)
+        if (!cfg->disk_part[0] || vm->state == VM_ENDED)
             continue;
         if (!dev) {
-            guest_stop(g, "its minidisk '%s' is unavailable: %s", cfg->disk_part, why_no_disk);
+            vm_stop(vm, "its minidisk '%s' is unavailable: %s", cfg->disk_part, why_no_disk);
             continue;
         }
         if (table_err != BLKDEV_OK) {
-            guest_stop(g, "its minidisk '%s' is unavailable: the disk's GPT is unusable: %s", cfg->disk_part,
+            vm_stop(vm, "its minidisk '%s' is unavailable: the disk's GPT is unusable: %s", cfg->disk_part,
                        disk_table.diag);
             continue;
         }
         const struct minidisk_verdict *v = &verdicts[i];
         if (v->kind != MINIDISK_GRANTED) {
-            guest_stop(g, "its minidisk '%s' is refused: %s", cfg->disk_part, v->reason);
+            vm_stop(vm, "its minidisk '%s' is refused: %s", cfg->disk_part, v->reason);
             continue;
         }
         struct minidisk *md = &minidisks[i];
         int err = minidisk_init(md, dev, v->part, v->read_only);
         if (err) {
-            guest_stop(g, "its minidisk '%s' cannot be used: %s", cfg->disk_part, blkdev_strerror(err));
+            vm_stop(vm, "its minidisk '%s' cannot be used: %s", cfg->disk_part, blkdev_strerror(err));
             continue;
         }
-        if (virtio_blk_pci_attach(g, md, &clock)) {
-            guest_stop(g, "its minidisk '%s' cannot be attached as a virtio-blk device", cfg->disk_part);
+        if (virtio_blk_pci_attach(vm, md, &clock)) {
+            vm_stop(vm, "its minidisk '%s' cannot be attached as a virtio-blk device", cfg->disk_part);
             continue;
         }
-        g->disk = md;
+        vm->disk = md;
         log_printf("tessera: guest %s: minidisk '%s' = %s sectors %llu..%llu (%llu MiB)%s, virtio-blk at PCI 00:%02x.0\n",
-                   g->name, cfg->disk_part, dev->name, (unsigned long long)v->part->first_lba,
+                   vm->name, cfg->disk_part, dev->name, (unsigned long long)v->part->first_lba,
                    (unsigned long long)v->part->last_lba,
                    (unsigned long long)((v->part->last_lba - v->part->first_lba + 1) >> 11),
                    v->read_only ? ", read-only" : "", VIRTIO_BLK_PCI_SLOT);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include "bootinfo.h"
 #include "disk/blkdev.h"
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* Does any configured guest ask for a minidisk? (Only then is the disk opened at all.) */
 bool minidisks_wanted(const struct bootinfo *bi);
@@ -19,6 +19,6 @@ bool minidisks_wanted(const struct bootinfo *bi);
  * each device's steps are bounded by VIRTIO_BLK_STEP_US of it as well as by bytes (now NULL or
  * ticks_per_ms 0: bytes only). */
 void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct bootinfo *bi,
-                      struct guest *guests, unsigned count, uint64_t (*now)(void), uint64_t ticks_per_ms);
+                      struct vm *vms, unsigned count, uint64_t (*now)(void), uint64_t ticks_per_ms);
 
 #endif

@@ -1,7 +1,7 @@
 /* Helpers every exit handler shares: register access, event injection, RIP advance, CPU mode,
- * and ending a guest. All state comes through the VMCS accessor. */
+ * and ending a VM. All vCPU state comes through the VMCS accessor. */
 #include <stdarg.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 #include "x86.h"
 #include "lib/log.h"
 #include "vmx/vmcs.h"
@@ -93,37 +93,85 @@ enum cpu_mode vcpu_mode(void)
     return (cs_ar & AR_DB) ? MODE_PROT32 : MODE_PROT16;
 }
 
-enum exit_result guest_end(struct guest *g, enum guest_outcome outcome, uint32_t exit_code)
+void vm_init_vcpus(struct vm *vm, unsigned count)
 {
-    if (g->state == GUEST_ENDED)
+    vm->vcpu_count = count < VM_MAX_VCPUS ? count : VM_MAX_VCPUS;
+    for (unsigned i = 0; i < vm->vcpu_count; i++) {
+        vm->vcpus[i].vm = vm;
+        vm->vcpus[i].index = i;
+        vm->vcpus[i].state = VCPU_RUNNABLE;
+    }
+}
+
+/* The VM's end, whatever its cause: no vCPU of it runs again. */
+static void vm_mark_ended(struct vm *vm, enum vm_outcome outcome)
+{
+    vm->state = VM_ENDED;
+    vm->outcome = outcome;
+    for (unsigned i = 0; i < vm->vcpu_count; i++)
+        vm->vcpus[i].state = VCPU_STOPPED;
+}
+
+enum exit_result vm_end(struct vm *vm, enum vm_outcome outcome, uint32_t exit_code)
+{
+    if (vm->state == VM_ENDED)
         return EXIT_STOP;
-    uart_flush(&g->uart);
-    g->state = GUEST_ENDED;
-    g->outcome = outcome;
-    g->exit_code = exit_code;
+    uart_flush(&vm->uart);
+    vm_mark_ended(vm, outcome);
+    vm->exit_code = exit_code;
     if (outcome == OUTCOME_EXIT_CODE)
-        log_printf("tessera: guest %s ended with exit status %u\n", g->name, exit_code);
+        log_printf("tessera: guest %s ended with exit status %u\n", vm->name, exit_code);
     else
-        log_printf("tessera: guest %s powered off\n", g->name);
+        log_printf("tessera: guest %s powered off\n", vm->name);
     return EXIT_STOP;
 }
 
-enum exit_result guest_stop(struct guest *g, const char *fmt, ...)
+enum exit_result vm_stop(struct vm *vm, const char *fmt, ...)
 {
-    if (g->state == GUEST_ENDED)
+    if (vm->state == VM_ENDED)
         return EXIT_STOP;
-    uart_flush(&g->uart);
+    uart_flush(&vm->uart);
     va_list ap;
     va_start(ap, fmt);
-    fmt_vsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
+    fmt_vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
     va_end(ap);
-    g->state = GUEST_ENDED;
-    g->outcome = OUTCOME_STOPPED;
-    log_printf("tessera: guest %s stopped: %s\n", g->name, g->stop_reason);
+    vm_mark_ended(vm, OUTCOME_STOPPED);
+    log_printf("tessera: guest %s stopped: %s\n", vm->name, vm->stop_reason);
     return EXIT_STOP;
 }
 
-bool guest_succeeded(const struct guest *g)
+bool vm_succeeded(const struct vm *vm)
 {
-    return (g->outcome == OUTCOME_EXIT_CODE && g->exit_code == 1) || g->outcome == OUTCOME_SHUTDOWN;
+    return (vm->outcome == OUTCOME_EXIT_CODE && vm->exit_code == 1) || vm->outcome == OUTCOME_SHUTDOWN;
+}
+
+void vm_stats_sum(const struct vm *vm, struct vm_stats *out)
+{
+    *out = (struct vm_stats){ 0 };
+    for (unsigned i = 0; i < vm->vcpu_count; i++) {
+        const struct vcpu *v = &vm->vcpus[i];
+        for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+            out->exit_counts[r] += v->exit_counts[r];
+        out->exits_total += v->exits_total;
+        out->slices += v->slices;
+        out->run_tsc += v->run_tsc;
+        if (v->max_slice_tsc > out->max_slice_tsc)
+            out->max_slice_tsc = v->max_slice_tsc;
+    }
+}
+
+uint64_t vm_run_tsc(const struct vm *vm)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < vm->vcpu_count; i++)
+        sum += vm->vcpus[i].run_tsc;
+    return sum;
+}
+
+uint64_t vm_slices(const struct vm *vm)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < vm->vcpu_count; i++)
+        sum += vm->vcpus[i].slices;
+    return sum;
 }

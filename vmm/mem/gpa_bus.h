@@ -4,17 +4,17 @@
 #define TESSERA_GPA_BUS_H
 
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 
 /* size is 1, 2, 4 or 8. An access that straddles RAM and non-RAM is split byte by byte. */
-uint64_t gpa_read(struct guest *g, uint64_t gpa, unsigned size);
-void gpa_write(struct guest *g, uint64_t gpa, unsigned size, uint64_t value);
+uint64_t gpa_read(struct vm *vm, uint64_t gpa, unsigned size);
+void gpa_write(struct vm *vm, uint64_t gpa, unsigned size, uint64_t value);
 
 /* Register a device region; returns 0, or -1 when full or overlapping RAM/another region. */
-int gpa_add_mmio(struct guest *g, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *dev);
+int gpa_add_mmio(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *dev);
 
 /* Unregister the region that starts at base (a PCI BAR that moved or stopped decoding); the
  * other regions keep their order. Returns 0, or -1 when no region starts there. */
-int gpa_remove_mmio(struct guest *g, uint64_t base);
+int gpa_remove_mmio(struct vm *vm, uint64_t base);
 
 #endif

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "guest/guest.h"
+#include "guest/vm.h"
 #include "vmx/caps.h"
 
 struct vmx_host {
@@ -24,8 +24,8 @@ extern struct vmx_host vmx_host;
 bool vmx_enable(char *why, size_t why_len);
 /* Allocate, clear and load a VMCS for v. */
 bool vmx_vmcs_create(struct vcpu *v);
-/* Run every guest to its end, round robin. */
-void vmx_run_guests(struct guest *guests, unsigned count);
+/* Run every VM to its end, all their vCPUs round robin. */
+void vmx_run_guests(struct vm *vms, unsigned count);
 
 /* entry.S */
 int vmx_enter(struct vcpu *v, int launched);

@@ -1,15 +1,14 @@
-/* A guest: its RAM, its one virtual CPU, its devices, its fate. Pure data plus the small
- * helpers every exit handler uses; nothing here touches hardware directly. */
-#ifndef TESSERA_GUEST_H
-#define TESSERA_GUEST_H
+/* A virtual CPU: its registers, VMCS, the state the VMCS does not switch, its run state and
+ * statistics, and the small helpers every exit handler uses. The machine it belongs to (memory,
+ * devices, outcome) is its struct vm (guest/vm.h). Pure data; nothing here touches hardware. */
+#ifndef TESSERA_GUEST_VCPU_H
+#define TESSERA_GUEST_VCPU_H
 
 #include <stdbool.h>
 #include "x86.h"
 #include <stddef.h>
 #include <stdint.h>
-#include "bootinfo.h"
 #include "vmx/vmcs.h"
-#include "dev/uart16550.h"
 
 /* General-purpose registers by their x86 encoding number. gpr[REG_RSP] is not used while the
  * guest runs: the VMCS holds RSP; use vcpu_gpr_read/write. */
@@ -20,6 +19,14 @@ enum gpr_index {
 
 #define MTRR_VAR_COUNT 8
 
+struct vm;                      /* guest/vm.h */
+
+enum vcpu_state {
+    VCPU_RUNNABLE,
+    VCPU_HALTED,                /* executed HLT; waits for an event */
+    VCPU_STOPPED,               /* its VM has ended: it never runs again */
+};
+
 struct vcpu {
     uint64_t gpr[16];           /* saved and restored by vmx_enter(); keep first (asm offsets) */
     uint64_t cr2;               /* not in the VMCS: kept in the CPU while the guest is loaded */
@@ -28,7 +35,7 @@ struct vcpu {
     uint64_t vmcs_pa;
     void *vmcs;
 
-    /* Architectural state the VMCS does not hold, kept per guest and swapped on guest switch. */
+    /* Architectural state the VMCS does not hold, kept per vCPU and swapped when another vCPU is loaded. */
     uint64_t xcr0;
     void *xsave_area;           /* 64-byte aligned, sized from CPUID 0xD */
     uint64_t kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
@@ -41,80 +48,17 @@ struct vcpu {
     uint64_t mtrr_var[2 * MTRR_VAR_COUNT];
     uint64_t misc_enable;
     uint8_t cr8;                /* task-priority register as the guest sees it */
-};
 
-enum guest_state {
-    GUEST_RUNNABLE,
-    GUEST_HALTED,               /* executed HLT; waits for an event */
-    GUEST_ENDED,
-};
+    struct vm *vm;              /* the machine this vCPU belongs to */
+    unsigned index;             /* its place in vm->vcpus */
+    enum vcpu_state state;
 
-enum guest_outcome {
-    OUTCOME_NONE,
-    OUTCOME_EXIT_CODE,          /* wrote to the debug-exit port or called HC_EXIT */
-    OUTCOME_SHUTDOWN,           /* "Shutdown" on port 0x8900 or ACPI-style power-off */
-    OUTCOME_STOPPED,            /* stopped by Tessera: fault, failed entry, time limit, bad image */
-};
-
-/* A device region in guest-physical space, claimed ahead of the empty bus. */
-struct mmio_ops {
-    uint64_t (*read)(void *dev, uint64_t offset, unsigned size);
-    void (*write)(void *dev, uint64_t offset, unsigned size, uint64_t value);
-};
-
-struct mmio_region {
-    uint64_t base, size;
-    const struct mmio_ops *ops;
-    void *dev;
-};
-
-#define GUEST_MAX_MMIO 4
-
-/* Device work an exit left unfinished because it reached its budget (bytes or time): the run
- * loop calls run(ctx) before each VM entry of this guest while pending is set, so the work is
- * done in the asking guest's own time, a budget at a time. run clears pending when done. */
-struct deferred_work {
-    void (*run)(void *ctx);
-    void *ctx;
-    bool pending;
-};
-
-struct pci_host;                /* dev/pci_host.h */
-struct minidisk;                /* disk/minidisk.h */
-
-struct guest {
-    unsigned id;
-    char name[GUEST_NAME_MAX];
-    const struct bootinfo_guest *config;
-
-    /* RAM: guest-physical [0, ram_size) is host memory at ram (hypervisor pointer) and
-     * ram_hpa (host-physical, what EPT maps). On the machine ram == (void *)ram_hpa. */
-    uint8_t *ram;
-    uint64_t ram_hpa;
-    uint64_t ram_size;
-    uint64_t eptp;
-
-    struct vcpu vcpu;
-    struct uart16550 uart;
-    unsigned shutdown_match;    /* how many bytes of "Shutdown" have arrived on port 0x8900 */
-
-    struct mmio_region mmio[GUEST_MAX_MMIO];
-    unsigned mmio_count;
-    struct pci_host *pci;       /* PCI configuration space (ports 0xCF8-0xCFF), or NULL: empty bus */
-    const struct minidisk *disk; /* the minidisk behind its virtio-blk device, or NULL */
-    struct deferred_work device_work;
-
-    enum guest_state state;
-    enum guest_outcome outcome;
-    uint32_t exit_code;         /* (v << 1) | 1 for a debug-exit write of v */
-    char stop_reason[160];
-
+    /* Statistics; the summary reports them per VM, summed over its vCPUs. */
     uint64_t exit_counts[EXIT_REASON_COUNT];
     uint64_t exits_total;
-    uint64_t slices;            /* times the scheduler picked this guest */
-    uint64_t run_tsc;           /* TSC ticks spent in this guest (guest + its exits) */
+    uint64_t slices;            /* times the scheduler picked this vCPU */
+    uint64_t run_tsc;           /* TSC ticks spent in this vCPU (guest + its exits) */
     uint64_t max_slice_tsc;     /* the longest slice it was given, root-mode time included */
-    uint64_t timeout_tsc;       /* 0 = none */
 };
 
 /* What an exit handler asks the dispatcher to do next. The dispatcher, not the handler,
@@ -122,9 +66,9 @@ struct guest {
 enum exit_result {
     EXIT_CONTINUE,              /* re-enter without touching RIP (fault injected, or restart) */
     EXIT_ADVANCE,               /* the instruction is done: RIP += exit instruction length */
-    EXIT_ADVANCE_YIELD,         /* as EXIT_ADVANCE, then let another guest run */
-    EXIT_YIELD,                 /* let another guest run; RIP untouched */
-    EXIT_STOP,                  /* the guest has ended (guest_end/guest_stop was called) */
+    EXIT_ADVANCE_YIELD,         /* as EXIT_ADVANCE, then let another vCPU run */
+    EXIT_YIELD,                 /* let another vCPU run; RIP untouched */
+    EXIT_STOP,                  /* the VM has ended (vm_end/vm_stop was called) */
 };
 
 /* Register access that knows RSP lives in the VMCS. */
@@ -211,23 +155,6 @@ static inline void vcpu_repeat_instruction(struct vcpu *v)
 static inline void vcpu_advance_rip(struct vcpu *v)
 {
     vcpu_advance_rip_by(v, vmcs_read(VMCS_EXIT_INSTR_LEN));
-}
-
-/* End a guest. guest_end: it asked to (exit code or power-off). guest_stop: Tessera stopped it,
- * reason printed with the guest's name. Both return EXIT_STOP. */
-enum exit_result guest_end(struct guest *g, enum guest_outcome outcome, uint32_t exit_code);
-enum exit_result guest_stop(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Success as `make run` counts it: exit status 1 (value 0 on the debug-exit port) or power-off. */
-bool guest_succeeded(const struct guest *g);
-
-/* Pointer to guest RAM for [gpa, gpa + len), or NULL unless the whole span is RAM.
- * Overflow-safe: never computes gpa + len. */
-static inline void *guest_ram_ptr(const struct guest *g, uint64_t gpa, uint64_t len)
-{
-    if (gpa >= g->ram_size || len > g->ram_size - gpa)
-        return NULL;
-    return g->ram + gpa;
 }
 
 #endif
