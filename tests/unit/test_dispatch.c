@@ -41,6 +41,24 @@ static void unknown_reason_stops_guest_with_dump(void **state)
     test_vm_free(vm);
 }
 
+/* PAUSE exits only while the VM has device work pending (the run loop turns PAUSE exiting on
+ * then): it completes as a no-op and marks the vCPU as waiting, so the run loop gives the rest
+ * of the slice to that work instead of letting the guest spin. */
+static void pause_completes_and_marks_the_vcpu_waiting(void **state)
+{
+    (void)state;
+    struct vm *vm = test_vm_new("pause", 1 << 20);
+    struct vcpu *vcpu = test_vcpu(vm);
+    vmcs_write(VMCS_GUEST_RIP, 0x5000);
+    vmcs_write(VMCS_EXIT_INSTR_LEN, 2);
+    assert_false(vcpu->waits_for_device);
+    assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_PAUSE), EXIT_ADVANCE);
+    assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x5002);
+    assert_true(vcpu->waits_for_device);
+    assert_int_equal(vm->state, VM_RUNNING);
+    test_vm_free(vm);
+}
+
 /* The performance counters are hidden (CPUID leaf 0xA is zero), so RDPMC behaves as on a CPU
  * with none: #GP(0) for every ECX, whatever CPL and CR4.PCE, and the guest goes on. */
 static void rdpmc_raises_gp_in_the_guest(void **state)
@@ -203,6 +221,7 @@ int main(void)
         cmocka_unit_test(out_of_range_reason_is_bounds_checked),
         cmocka_unit_test(vmx_instruction_injects_ud_without_advancing),
         cmocka_unit_test(rdpmc_raises_gp_in_the_guest),
+        cmocka_unit_test(pause_completes_and_marks_the_vcpu_waiting),
         cmocka_unit_test(hlt_with_interrupts_off_stops_guest),
         cmocka_unit_test(hlt_with_interrupts_on_yields),
         cmocka_unit_test(triple_fault_stops_only_that_guest),

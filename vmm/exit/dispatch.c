@@ -15,6 +15,7 @@ const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
     [EXIT_REASON_CPUID] = exit_handle_cpuid,
     [EXIT_REASON_HLT] = exit_handle_hlt,
     [EXIT_REASON_INVD] = exit_handle_invd_wbinvd,
+    [EXIT_REASON_PAUSE] = exit_handle_pause,              /* only while device work is pending */
     [EXIT_REASON_RDPMC] = exit_handle_rdpmc,              /* no performance counters: #GP(0) */
     [EXIT_REASON_WBINVD] = exit_handle_invd_wbinvd,
     [EXIT_REASON_VMCALL] = exit_handle_vmcall,

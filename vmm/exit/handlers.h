@@ -61,6 +61,7 @@ enum exit_result exit_handle_vmcall(struct vcpu *v);
 enum exit_result exit_handle_invd_wbinvd(struct vcpu *v);
 enum exit_result exit_handle_vmx_instruction(struct vcpu *v);
 enum exit_result exit_handle_rdpmc(struct vcpu *v);
+enum exit_result exit_handle_pause(struct vcpu *v);
 enum exit_result exit_handle_exception_nmi(struct vcpu *v);
 enum exit_result exit_handle_external_interrupt(struct vcpu *v);
 enum exit_result exit_handle_triple_fault(struct vcpu *v);

@@ -16,6 +16,14 @@ enum exit_result exit_handle_vmx_instruction(struct vcpu *v)
     return vcpu_inject_exception(v, VEC_UD, false, 0);
 }
 
+enum exit_result exit_handle_pause(struct vcpu *v)
+{
+    /* PAUSE exits only while the VM has device work pending: a guest spinning in a polling loop
+     * is waiting for that work, so the run loop gives it the rest of the slice. */
+    v->waits_for_device = true;
+    return EXIT_ADVANCE;
+}
+
 enum exit_result exit_handle_rdpmc(struct vcpu *v)
 {
     /* CPUID leaf 0xA reports no performance counters, so every counter index is invalid: the

@@ -32,6 +32,8 @@ struct vcpu {
     uint64_t cr2;               /* not in the VMCS: kept in the CPU while the guest is loaded */
     bool cr2_pending;           /* an emulated #PF set cr2: load it before the next entry */
     bool launched;              /* VMLAUNCH done; next entry is VMRESUME */
+    bool pause_exiting;         /* PAUSE exits: on only while its VM has device work pending */
+    bool waits_for_device;      /* it spun on PAUSE while device work was pending */
     uint64_t vmcs_pa;
     void *vmcs;
 

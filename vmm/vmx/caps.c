@@ -321,6 +321,7 @@ bool vmx_controls_compute(const struct vmx_caps *c, struct vmx_controls *out, ch
             return false;
 
     out->has_vpid = (out->proc2 & PROC2_ENABLE_VPID) != 0;
+    out->has_pause_exiting = (allowed1(proc_msr(c)) & PROC_PAUSE_EXITING) != 0;
     out->has_2mb_pages = (c->ept_vpid & EPT_CAP_2MB_PAGES) != 0;
     out->save_preemption_timer = (out->exit & EXIT_SAVE_PREEMPTION_TIMER) != 0;
     out->preemption_timer_shift = VMX_MISC_TIMER_SHIFT(c->misc);

@@ -25,6 +25,7 @@ bool vmx_caps_check(const struct vmx_caps *c, char *why, size_t why_len);
 struct vmx_controls {
     uint32_t pin, proc, proc2, exit, entry;
     bool has_vpid;
+    bool has_pause_exiting;            /* may be turned on at run time (device work pending) */
     bool has_2mb_pages;
     bool save_preemption_timer;
     unsigned preemption_timer_shift;   /* timer ticks = TSC >> shift (IA32_VMX_MISC[4:0]) */

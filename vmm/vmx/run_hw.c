@@ -105,6 +105,34 @@ static enum exit_result entry_failed(struct vcpu *v, int vmfail, uint32_t exit_r
     return vm_stop(v->vm, "VM entry failed: %s: %s", exit_reason_name(exit_reason & 0xFFFF), why);
 }
 
+/* Device work an earlier exit left over runs in this guest's own slice, one bounded step at a
+ * time with the slice checked after each, so it delays nobody else by more than a step: one
+ * step before each entry while the guest computes, as many as the slice holds while it waits
+ * (it spun on PAUSE or yielded; a polling driver would otherwise get one step per slice).
+ * Returns what is left of the slice. */
+static uint64_t run_device_work(struct vcpu *v, uint64_t start, bool guest_waits)
+{
+    struct deferred_work *w = &v->vm->device_work;
+    uint64_t left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
+    if (w->pending && left) {
+        do {
+            w->run(w->ctx);
+            left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
+        } while (guest_waits && left && w->pending);
+    }
+    return left;
+}
+
+/* PAUSE exits only while there is device work to give a spinning guest's time to. */
+static void set_pause_exiting(struct vcpu *v, bool on)
+{
+    if (!vmx_host.controls.has_pause_exiting || v->pause_exiting == on)
+        return;
+    uint64_t proc = vmcs_read(VMCS_PROC_CONTROLS);
+    vmcs_write(VMCS_PROC_CONTROLS, on ? proc | PROC_PAUSE_EXITING : proc & ~(uint64_t)PROC_PAUSE_EXITING);
+    v->pause_exiting = on;
+}
+
 /* Runs v from TSC start until it yields, its VM ends, it uses up its slice or the VM reaches its
  * time limit.
  * The VMX-preemption timer counts only guest time, so after every exit it is reloaded with
@@ -113,19 +141,11 @@ static void run_slice(struct vcpu *v, uint64_t start)
 {
     const unsigned shift = vmx_host.controls.preemption_timer_shift;
     for (;;) {
-        /* Device work an earlier exit left over, one bounded step at a time, in this guest's own
-         * slice: the slice is checked after every step, so the work delays nobody else by more
-         * than a step, and a guest polling for its request's completion is not made to wait a
-         * whole round of the other guests for each step. */
-        uint64_t left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
-        while (left && v->vm->device_work.pending) {
-            v->vm->device_work.run(v->vm->device_work.ctx);
-            left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
-        }
-        if (v->vm->state == VM_ENDED)
+        uint64_t left = run_device_work(v, start, v->waits_for_device);
+        v->waits_for_device = false;
+        if (v->vm->state == VM_ENDED || !left)
             break;
-        if (!left)
-            break;
+        set_pause_exiting(v, v->vm->device_work.pending);
         uint64_t ticks = left >> shift;
         vmcs_write(VMCS_PREEMPTION_TIMER, ticks < PREEMPTION_TIMER_MAX ? ticks : PREEMPTION_TIMER_MAX);
         xstate_use_xcr0(&xstate, v->xcr0);    /* XSETBV exits only update v->xcr0 */
@@ -149,8 +169,12 @@ static void run_slice(struct vcpu *v, uint64_t start)
             write_cr2(v->cr2);
             v->cr2_pending = false;
         }
-        if (r == EXIT_STOP || r == EXIT_YIELD || r == EXIT_ADVANCE_YIELD)
+        if (r == EXIT_STOP)
             break;
+        if (r == EXIT_YIELD || r == EXIT_ADVANCE_YIELD) {
+            run_device_work(v, start, true); /* it has nothing to do but wait */
+            break;
+        }
     }
     sched_account(v, rdtsc() - start, vmx_host.tsc_khz);
 }
