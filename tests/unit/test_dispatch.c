@@ -76,6 +76,7 @@ static void rdpmc_raises_gp_in_the_guest(void **state)
         assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_RDPMC), EXIT_CONTINUE);
         assert_int_equal(vm->state, VM_RUNNING);
         assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x5000);
+        vcpu_commit_events(vcpu);
         assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                          INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
         assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
@@ -106,6 +107,7 @@ static void vmx_instruction_injects_ud_without_advancing(void **state)
     vmcs_write(VMCS_EXIT_INSTR_LEN, 3);
     assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_VMXOFF), EXIT_CONTINUE);
     assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x2000);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_UD);
     test_vm_free(vm);
 }
@@ -180,6 +182,7 @@ static void interrupted_event_is_delivered_again(void **state)
     vmcs_write(VMCS_IDT_VECTORING_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     vmcs_write(VMCS_IDT_VECTORING_ERROR, 0x18);
     assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_PREEMPTION_TIMER), EXIT_YIELD);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0x18);
     test_vm_free(vm);
@@ -193,6 +196,7 @@ static void instruction_exits_never_redeliver(void **state)
     vmcs_write(VMCS_IDT_VECTORING_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_GP);
     vcpu->gpr[REG_RAX] = HC_VERSION;
     assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_VMCALL), EXIT_ADVANCE);
+    vcpu_commit_events(vcpu);
     assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
     test_vm_free(vm);
 }
@@ -204,10 +208,12 @@ static void host_nmi_is_dropped_and_exception_reflected(void **state)
     struct vcpu *vcpu = test_vcpu(vm);
     vmcs_write(VMCS_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
     assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
     vmcs_write(VMCS_EXIT_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     vmcs_write(VMCS_EXIT_INTR_ERROR, 2);
     assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_EXCEPTION_NMI), EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 2);
     test_vm_free(vm);

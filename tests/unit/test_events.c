@@ -45,6 +45,7 @@ static void test_general_protection_reflected_with_error_code(void **state)
     vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED1 | RFLAGS_RF);   /* saved by the CPU for a fault */
     vmcs_write(VMCS_EXIT_INTR_ERROR, 0x28);
     assert_int_equal(exception_exit(INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP, 0), EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0x28);
     assert_int_equal(vmcs_read(VMCS_GUEST_RFLAGS), RFLAGS_FIXED1 | RFLAGS_RF);
@@ -56,6 +57,7 @@ static void test_page_fault_reflected_with_cr2(void **state)
     (void)state;
     vmcs_write(VMCS_EXIT_INTR_ERROR, 2);
     exception_exit(INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF, 0xdead000);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vcpu->cr2, 0xdead000);
     assert_true(vcpu->cr2_pending);
@@ -66,6 +68,7 @@ static void test_int3_reflected_as_software_exception_past_the_instruction(void 
     (void)state;
     vmcs_write(VMCS_EXIT_INSTR_LEN, 1);
     exception_exit(INTR_TYPE_SW_EXCEPTION | VEC_BP, 0);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_SW_EXCEPTION | VEC_BP);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INSTR_LEN), 1);
     assert_int_equal(vmcs_read(VMCS_GUEST_RIP), 0x2000);            /* delivery pushes RIP + 1 */
@@ -77,6 +80,7 @@ static void test_icebp_reflected_as_privileged_software_exception(void **state)
     host_debug_regs[6] = DR6_INIT;
     vmcs_write(VMCS_EXIT_INSTR_LEN, 1);
     exception_exit(TYPE_PRIV_SW_EXCEPTION | VEC_DB, 0);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | TYPE_PRIV_SW_EXCEPTION | VEC_DB);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INSTR_LEN), 1);
     assert_int_equal(host_debug_regs[6], DR6_INIT);                 /* INT1 reports no cause in DR6 */
@@ -92,6 +96,7 @@ static void test_debug_exception_reflected_updates_dr6_and_clears_gd(void **stat
     /* B0-B3 replaced, BD kept (never cleared by the CPU), BS set; GD cleared for the handler. */
     assert_int_equal(host_debug_regs[6], DR6_INIT | DR6_B(0) | DR6_BD | DR6_BS);
     assert_int_equal(vmcs_read(VMCS_GUEST_DR7), DR7_INIT | DR7_L(0));
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_DB);
     assert_int_equal(vmcs_read(VMCS_GUEST_RFLAGS), RFLAGS_FIXED1 | RFLAGS_TF);  /* no RF for #DB */
 }
@@ -117,6 +122,7 @@ static void test_host_nmi_is_not_reflected(void **state)
 {
     (void)state;
     exception_exit(INTR_TYPE_NMI | 2, 0);
+    vcpu_commit_events(vcpu);
     assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
 }
 

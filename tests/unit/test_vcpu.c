@@ -123,6 +123,7 @@ static void test_injected_faults_push_rf(void **state)
         vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_BASE | RFLAGS_IF);
         assert_int_equal(vcpu_inject_exception(vcpu, faults[i], false, 0), EXIT_CONTINUE);
         assert_int_equal(vmcs_read(VMCS_GUEST_RFLAGS), RFLAGS_BASE | RFLAGS_IF | RFLAGS_RF);
+        vcpu_commit_events(vcpu);
         assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | faults[i]);
     }
 }
@@ -144,6 +145,7 @@ static void test_gp_from_wrmsr_pushes_rf_and_no_single_step(void **state)
     vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_BASE | RFLAGS_TF);
     vcpu->gpr[REG_RCX] = MSR_IA32_FEATURE_CONTROL;
     assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_WRMSR), EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
@@ -157,6 +159,7 @@ static void test_ud_from_vmx_instruction_pushes_rf(void **state)
     (void)state;
     vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_BASE);
     assert_int_equal(exit_dispatch(vcpu, EXIT_REASON_VMXON), EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_UD);
     assert_int_equal(vmcs_read(VMCS_GUEST_RFLAGS), RFLAGS_BASE | RFLAGS_RF);
 }
@@ -179,6 +182,7 @@ static void test_real_mode_fault_has_no_error_code(void **state)
     (void)state;
     vmcs_write(VMCS_GUEST_CR0, 0x30);
     vcpu_inject_exception(vcpu, VEC_GP, true, 0x18);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_GP);
     assert_false(soft_vmcs_written(VMCS_ENTRY_EXCEPTION_ERROR));
 }

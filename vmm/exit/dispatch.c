@@ -11,6 +11,8 @@ const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
     [EXIT_REASON_EXCEPTION_NMI] = exit_handle_exception_nmi,
     [EXIT_REASON_EXTERNAL_INTERRUPT] = exit_handle_external_interrupt,
     [EXIT_REASON_TRIPLE_FAULT] = exit_handle_triple_fault,
+    [EXIT_REASON_INTERRUPT_WINDOW] = exit_handle_event_window,  /* requested only by the event queue */
+    [EXIT_REASON_NMI_WINDOW] = exit_handle_event_window,
     [EXIT_REASON_INIT] = exit_handle_init_signal,
     [EXIT_REASON_CPUID] = exit_handle_cpuid,
     [EXIT_REASON_HLT] = exit_handle_hlt,
@@ -44,15 +46,17 @@ const exit_handler_fn exit_handlers[EXIT_REASON_COUNT] = {
     [EXIT_REASON_XSETBV] = exit_handle_xsetbv,
 };
 
-void exit_redeliver_interrupted_event(void)
+/* The event goes back through the vCPU's queue; only software events use the instruction length
+ * (an INT n, INT3, INTO or INT1 delivered past its instruction). */
+void exit_redeliver_interrupted_event(struct vcpu *v)
 {
     uint32_t info = (uint32_t)vmcs_read(VMCS_IDT_VECTORING_INFO);
-    if (!(info & INTR_INFO_VALID) || (vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+    if (!(info & INTR_INFO_VALID))
         return;
-    vmcs_write(VMCS_ENTRY_INTR_INFO, info & ~(1u << 12)); /* bit 12 is undefined on entry */
-    if (info & INTR_INFO_DELIVER_ERROR)
-        vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, vmcs_read(VMCS_IDT_VECTORING_ERROR));
-    vmcs_write(VMCS_ENTRY_INSTR_LEN, vmcs_read(VMCS_EXIT_INSTR_LEN));
+    uint32_t type = (info >> 8) & 7;
+    bool software = type >= 4 && type <= 6;
+    uint32_t error = (info & INTR_INFO_DELIVER_ERROR) ? (uint32_t)vmcs_read(VMCS_IDT_VECTORING_ERROR) : 0;
+    vcpu_requeue_interrupted_event(v, info, error, software ? (uint32_t)vmcs_read(VMCS_EXIT_INSTR_LEN) : 0);
 }
 
 enum exit_result exit_unhandled(struct vcpu *v, uint32_t exit_reason)

@@ -13,7 +13,7 @@ extern const exit_handler_fn exit_handlers[EXIT_REASON_COUNT];
 
 /* The slow paths, out of line. */
 enum exit_result exit_unhandled(struct vcpu *v, uint32_t exit_reason);
-void exit_redeliver_interrupted_event(void);
+void exit_redeliver_interrupted_event(struct vcpu *v);
 
 /* Exits that can interrupt the delivery of an event to the guest; that event must be
  * delivered again on the next entry (SDM 27.2.4). Instruction exits never do. */
@@ -33,7 +33,7 @@ static inline enum exit_result exit_dispatch_inline(struct vcpu *v, uint32_t exi
     if (r == EXIT_ADVANCE || r == EXIT_ADVANCE_YIELD)
         vcpu_advance_rip(v);
     else if (r != EXIT_STOP && basic < 64 && ((VECTORING_EXITS >> basic) & 1))
-        exit_redeliver_interrupted_event();
+        exit_redeliver_interrupted_event(v);
     return r;
 }
 

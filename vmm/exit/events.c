@@ -1,6 +1,6 @@
-/* Exception and NMI exits. Tessera intercepts only #AC and #DB (vmx/vmcs_init.c says why), so an
- * exception exit is reflected back exactly as the CPU raised it; an NMI belongs to the host and
- * is dropped. */
+/* Exception and NMI exits, and the window exits the event queue asks for. Tessera intercepts only
+ * #AC and #DB (vmx/vmcs_init.c says why), so an exception exit is reflected back exactly as the
+ * CPU raised it; an NMI belongs to the host and is dropped. */
 #include "exit/debug_regs.h"
 #include "exit/guest_dump.h"
 #include "exit/handlers.h"
@@ -44,17 +44,28 @@ enum exit_result exit_handle_exception_nmi(struct vcpu *v)
         return vm_stop(v->vm, "machine check while running this guest");
     }
     /* What the CPU would have done as it delivered the exception, and the exit prevented. */
-    if (type == INTR_TYPE_HW_EXCEPTION && vector == VEC_PF) {
-        v->cr2 = vmcs_read(VMCS_EXIT_QUALIFICATION);
-        v->cr2_pending = true;
-    } else if (type == INTR_TYPE_HW_EXCEPTION && vector == VEC_DB) {
+    bool page_fault = type == INTR_TYPE_HW_EXCEPTION && vector == VEC_PF;
+    if (type == INTR_TYPE_HW_EXCEPTION && vector == VEC_DB)
         deliver_debug_exception_state(vmcs_read(VMCS_EXIT_QUALIFICATION));
-    }
     /* Same type and vector: INT3/INTO (software exceptions) and INT1 must be delivered past the
      * instruction, with its length, or the handler would return onto it again. RFLAGS.RF needs
-     * nothing: the exit saved it as this delivery would have pushed it (27.3.3). */
+     * nothing: the exit saved it as this delivery would have pushed it (27.3.3). A #PF's
+     * faulting address (the exit qualification) goes to CR2 as the queue commits it. */
     bool software = type == INTR_TYPE_SW_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION;
-    uint32_t error = (info & INTR_INFO_DELIVER_ERROR) ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
-    return vcpu_inject_event(v, info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR | INTR_TYPE_MASK | INTR_VECTOR_MASK),
-                             error, software ? (uint32_t)vmcs_read(VMCS_EXIT_INSTR_LEN) : 0);
+    return vcpu_queue_event(v, &(struct queued_event){
+        .info = info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR | INTR_TYPE_MASK | INTR_VECTOR_MASK),
+        .error = (info & INTR_INFO_DELIVER_ERROR) ? (uint32_t)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0,
+        .instr_len = software ? (uint32_t)vmcs_read(VMCS_EXIT_INSTR_LEN) : 0,
+        .has_cr2 = page_fault,
+        .cr2 = page_fault ? vmcs_read(VMCS_EXIT_QUALIFICATION) : 0,
+    });
+}
+
+/* Interrupt- and NMI-window exits: the event queue asked for them because an event was waiting
+ * for the guest to unblock it. Nothing to do here: the commit before the next entry injects
+ * that event and clears the control it no longer needs. */
+enum exit_result exit_handle_event_window(struct vcpu *v)
+{
+    (void)v;
+    return EXIT_CONTINUE;
 }

@@ -63,6 +63,7 @@ enum exit_result exit_handle_vmx_instruction(struct vcpu *v);
 enum exit_result exit_handle_rdpmc(struct vcpu *v);
 enum exit_result exit_handle_pause(struct vcpu *v);
 enum exit_result exit_handle_exception_nmi(struct vcpu *v);
+enum exit_result exit_handle_event_window(struct vcpu *v);   /* interrupt- and NMI-window exits */
 enum exit_result exit_handle_external_interrupt(struct vcpu *v);
 enum exit_result exit_handle_triple_fault(struct vcpu *v);
 enum exit_result exit_handle_preemption_timer(struct vcpu *v);

@@ -1,5 +1,5 @@
-/* Helpers every exit handler shares: register access, event injection, RIP advance, CPU mode,
- * and ending a VM. All vCPU state comes through the VMCS accessor. */
+/* Helpers every exit handler shares: register access, CPU mode, and ending a VM (event injection
+ * is guest/event_queue.c). All vCPU state comes through the VMCS accessor. */
 #include <stdarg.h>
 #include "guest/vm.h"
 #include "x86.h"
@@ -19,56 +19,6 @@ void vcpu_gpr_write(struct vcpu *v, unsigned reg, uint64_t value)
         vmcs_write(VMCS_GUEST_RSP, value);
     else
         v->gpr[reg & 15] = value;
-}
-
-/* Fault-class exceptions (SDM Vol. 3A table 6-1): the CPU delivers them with RF set in the pushed
- * RFLAGS, so the faulting instruction's own instruction breakpoint does not fire again when it
- * is restarted. #DB is a fault only for an instruction breakpoint and then pushes RF as it was;
- * #BP and #OF are traps; #DF and #MC are aborts. */
-#define FAULT_VECTORS ((1u << VEC_DE) | (1u << VEC_BR) | (1u << VEC_UD) | (1u << VEC_NM) | (1u << VEC_TS) | \
-                       (1u << VEC_NP) | (1u << VEC_SS) | (1u << VEC_GP) | (1u << VEC_PF) | (1u << VEC_MF) | \
-                       (1u << VEC_AC) | (1u << VEC_XM) | (1u << VEC_VE) | (1u << VEC_CP))
-
-enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
-{
-    uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
-    /* Real mode delivers no error codes; neither may we (VM entry would fail). */
-    if (has_error && (vmcs_read(VMCS_GUEST_CR0) & CR0_PE))
-        info |= INTR_INFO_DELIVER_ERROR;
-    if (vector < 32 && ((FAULT_VECTORS >> vector) & 1)) {
-        uint64_t rflags = vmcs_read(VMCS_GUEST_RFLAGS);
-        if (!(rflags & RFLAGS_RF))
-            vmcs_write(VMCS_GUEST_RFLAGS, rflags | RFLAGS_RF);
-    }
-    return vcpu_inject_event(v, info, error, 0);
-}
-
-/* Interruption types 3-6: hardware exception, software interrupt, privileged software
- * exception (INT1), software exception (INT3/INTO); 0 and 2 are interrupts and NMIs, 7 is
- * no event at all (a pending MTF exit). */
-#define INTR_TYPE_OF(info)        (((info) >> 8) & 7)
-#define INTR_TYPE_IS_EXCEPTION(t) ((t) >= 3 && (t) <= 6)
-
-enum exit_result vcpu_inject_event(struct vcpu *v, uint32_t info, uint32_t error, uint32_t instr_len)
-{
-    (void)v;
-    /* An exception (hardware or software) comes from the instruction at RIP, and a VM entry
-     * that injects it leaves no STI or MOV-SS blocking behind (SDM Vol. 3C 26.6.1): that
-     * instruction's shadow ends here. Saying so in the VMCS also keeps the entry check of
-     * 26.3.1.5 from demanding BS for TF=1 under blocking, which the CPU need not have saved
-     * on an exit in a MOV-SS shadow (27.3.4). Interrupts and NMIs are another matter: they
-     * must wait for the shadow to end, and the entry checks say so. */
-    if (INTR_TYPE_IS_EXCEPTION(INTR_TYPE_OF(info))) {
-        uint64_t intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
-        if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-            vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-    }
-    if (info & INTR_INFO_DELIVER_ERROR)
-        vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, error);
-    if (instr_len)  /* only software events use it (SDM Vol. 3C 24.8.3) */
-        vmcs_write(VMCS_ENTRY_INSTR_LEN, instr_len);
-    vmcs_write(VMCS_ENTRY_INTR_INFO, info);
-    return EXIT_CONTINUE;
 }
 
 unsigned vcpu_cpl(void)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include "x86.h"
 #include <stddef.h>
+#include "guest/event_queue.h"
 #include <stdint.h>
 #include "vmx/vmcs.h"
 
@@ -54,6 +55,7 @@ struct vcpu {
     struct vm *vm;              /* the machine this vCPU belongs to */
     unsigned index;             /* its place in vm->vcpus */
     enum vcpu_state state;
+    struct vcpu_events events;  /* pending events; they reach the VMCS only in vcpu_commit_events */
 
     /* Statistics; the summary reports them per VM, summed over its vCPUs. */
     uint64_t exit_counts[EXIT_REASON_COUNT];
@@ -77,17 +79,53 @@ enum exit_result {
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned reg);
 void vcpu_gpr_write(struct vcpu *v, unsigned reg, uint64_t value);
 
+/* Event injection. Every event reaches the VM-entry interruption fields through the vCPU's queue
+ * (v->events) and vcpu_commit_events, once per VM entry; nothing else writes those fields. An
+ * exception queued while another is pending combines with it as the SDM says (event_combine); a
+ * triple fault stops the VM, and the queue functions then return EXIT_STOP. */
+
 /* Queue a hardware exception for the next VM entry, raised by the instruction at RIP (which
  * therefore does not complete). For a fault-class vector it sets RFLAGS.RF, which the CPU
  * pushes set for every fault but an instruction-breakpoint #DB (SDM Vol. 3B 17.3.1.1): VM entry
- * pushes the guest's RFLAGS as it is. Returns EXIT_CONTINUE for convenience. */
+ * pushes the guest's RFLAGS as it is. Returns EXIT_CONTINUE (EXIT_STOP after a triple fault). */
 enum exit_result vcpu_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+/* The same for #PF, with the faulting linear address that goes to CR2 as the event is committed. */
+enum exit_result vcpu_inject_page_fault(struct vcpu *v, uint32_t error, uint64_t linear);
 /* Queue an event exactly as the CPU described it (interruption-information format, with its
  * error code and, for software events, instruction length); RFLAGS is left alone. For
  * reflecting an event the CPU itself raised: the exit saved RF as that event's delivery would
  * have pushed it (SDM Vol. 3C 27.3.3). An exception ends the STI/MOV-SS shadow of the
- * instruction that raised it, as the injecting entry does. Returns EXIT_CONTINUE. */
+ * instruction that raised it, as the injecting entry does. Returns as vcpu_inject_exception. */
 enum exit_result vcpu_inject_event(struct vcpu *v, uint32_t info, uint32_t error, uint32_t instr_len);
+/* The same, with everything in one struct queued_event (a #PF's CR2 among it). */
+enum exit_result vcpu_queue_event(struct vcpu *v, const struct queued_event *e);
+/* An event whose delivery an exit interrupted (IDT-vectoring information, SDM 27.2.4) goes back
+ * in the queue to be delivered again, with its instruction length if it is a software event.
+ * An event a handler queued for this exit comes first and this one is dropped, as the CPU
+ * would raise it again when the instruction re-executes. */
+void vcpu_requeue_interrupted_event(struct vcpu *v, uint32_t info, uint32_t error, uint32_t instr_len);
+/* An NMI for this vCPU: delivered when nothing blocks NMIs, otherwise NMI-window exiting (with
+ * virtual NMIs) brings the vCPU back as soon as they unblock. */
+void vcpu_queue_nmi(struct vcpu *v);
+/* Where this vCPU's external interrupts come from; NULL for none. */
+void vcpu_set_interrupt_source(struct vcpu *v, const struct interrupt_source *source);
+/* The event the next commit would inject from the exception slot, or NULL. */
+static inline const struct queued_event *vcpu_pending_event(const struct vcpu *v)
+{
+    return v->events.has_event ? &v->events.event : NULL;
+}
+
+/* Just before VM entry: move at most one event into the VMCS, in SDM priority order (an
+ * exception or an interrupted event, then an NMI, then an external interrupt), set v->cr2 with
+ * cr2_pending for a committed #PF, and set or clear the window-exiting controls for what must
+ * still wait. Inline: its fast path (nothing pending, no window open) runs on every entry. */
+void vcpu_commit_events_slow(struct vcpu *v);
+static inline void vcpu_commit_events(struct vcpu *v)
+{
+    const struct vcpu_events *q = &v->events;
+    if (q->has_event || q->nmi_pending || q->irq.highest_deliverable || q->interrupt_window || q->nmi_window)
+        vcpu_commit_events_slow(v);
+}
 
 /* The guest's current CPL and execution mode, read from the VMCS. */
 unsigned vcpu_cpl(void);

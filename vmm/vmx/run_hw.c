@@ -149,6 +149,11 @@ static void run_slice(struct vcpu *v, uint64_t start)
         uint64_t ticks = left >> shift;
         vmcs_write(VMCS_PREEMPTION_TIMER, ticks < PREEMPTION_TIMER_MAX ? ticks : PREEMPTION_TIMER_MAX);
         xstate_use_xcr0(&xstate, v->xcr0);    /* XSETBV exits only update v->xcr0 */
+        vcpu_commit_events(v);      /* the one place events enter the VMCS */
+        if (v->cr2_pending) {       /* a #PF is being delivered: its address goes to CR2 */
+            write_cr2(v->cr2);
+            v->cr2_pending = false;
+        }
         mitigate_before_entry();
         int vmfail = vmx_enter(v, v->launched);
         if (vmfail) {
@@ -165,10 +170,6 @@ static void run_slice(struct vcpu *v, uint64_t start)
         enum exit_result r = exit_dispatch_inline(v, reason);
         if (serial_pending()) /* console output queued by this or an earlier exit */
             serial_drain();
-        if (v->cr2_pending) { /* an emulated #PF is being delivered */
-            write_cr2(v->cr2);
-            v->cr2_pending = false;
-        }
         if (r == EXIT_STOP)
             break;
         if (r == EXIT_YIELD || r == EXIT_ADVANCE_YIELD) {
