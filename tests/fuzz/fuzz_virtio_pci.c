@@ -13,6 +13,7 @@
 #include "dev/ports.h"
 #include "dev/virtio_blk.h"
 #include "dev/virtio_pci.h"
+#include "guest/board.h"
 #include "mem/gpa_bus.h"
 #include "mem_blkdev.h"
 
@@ -63,14 +64,12 @@ static void check_invariants(uint64_t disk_bytes_before)
         abort();
     if (b->needs_reset && vm.device_work.pending)
         abort();
-    if (vm.mmio_count > GUEST_MAX_MMIO)
-        abort();
-    for (unsigned i = 0; i < vm.mmio_count; i++) {
-        const struct mmio_region *r = &vm.mmio[i];
+    for (unsigned i = 0; i < vm.bus.mmio.count; i++) {
+        const struct io_range *r = io_range_at(&vm.bus.mmio, i);
         if (r->size == 0 || r->base < vm.ram_size || r->base + (r->size - 1) < r->base)
             abort();
-        for (unsigned j = i + 1; j < vm.mmio_count; j++) {
-            const struct mmio_region *s = &vm.mmio[j];
+        for (unsigned j = i + 1; j < vm.bus.mmio.count; j++) {
+            const struct io_range *s = io_range_at(&vm.bus.mmio, j);
             if (r->base <= s->base + (s->size - 1) && s->base <= r->base + (r->size - 1))
                 abort();
         }
@@ -148,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vm_init_vcpus(&vm, 1);
     vm.ram = ram;
     vm.ram_size = RAM_SIZE;
+    board_assemble(&vm);
     mem_blkdev_clear_log(disk);
 
     struct gpt_partition p;

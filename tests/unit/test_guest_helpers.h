@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include "guest/board.h"
 #include "guest/vm.h"
 #include "host_stubs.h"
 #include "soft_vmcs.h"
@@ -19,7 +20,7 @@ static inline struct vm *test_vm_new(const char *name, uint64_t ram_size)
     vm->ram_size = ram_size;
     vm->state = VM_RUNNING;
     vm_init_vcpus(vm, 1);
-    uart_init(&vm->uart, vm->name);
+    board_assemble(vm);         /* the UART, exit ports and PCI ports every guest has */
     soft_vmcs_reset();
     host_console_reset();
     /* 32-bit protected mode, CPL 0, as guests start */

@@ -354,6 +354,7 @@ static void test_rep_batches_per_exit(void **state)
         assert_int_equal(string_exit(0x80, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_CONTINUE);
         assert_int_equal(vcpu->gpr[REG_RCX], left - IO_REP_BATCH);
         assert_int_equal(vcpu->gpr[REG_RSI], 0x10000 + 5000 - (left - IO_REP_BATCH));
+        vcpu_commit_events(vcpu);
         assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);      /* no fault injected */
     }
     assert_int_equal(exits, (5000 - 1) / IO_REP_BATCH);
@@ -412,6 +413,7 @@ static void test_outs_faults_mid_rep(void **state)
     assert_int_equal(vcpu->gpr[REG_RSI], 0x2000);
     assert_int_equal(vcpu->gpr[REG_RCX], 2);
     assert_int_equal(vcpu->cr2, 0x2000);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);     /* not present, read, CPL 0 */
@@ -432,6 +434,7 @@ static void test_ins_fault_leaves_registers_and_port(void **state)
     assert_int_equal(vcpu->gpr[REG_RDI], 0x5000);
     assert_int_equal(vcpu->gpr[REG_RCX], 0xFFFFFFFF00000003ull);
     assert_int_equal(vcpu->cr2, 0x5000);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0x2);  /* write */
     assert_int_equal(vm->uart.loopback_ready, 1);
 }
@@ -569,6 +572,7 @@ static void test_rep_outs_stops_after_first_iteration_on_io_breakpoint(void **st
     assert_int_equal(vcpu->gpr[REG_RCX], 3);
     assert_int_equal(vmcs_read(VMCS_GUEST_PENDING_DBG), DR6_B(0) | PENDING_DBG_ENABLED_BP);
     assert_int_equal(rflags_rf(), RFLAGS_RF);
+    vcpu_commit_events(vcpu);
     assert_false(soft_vmcs_written(VMCS_ENTRY_INTR_INFO));
 }
 
@@ -634,6 +638,7 @@ static void test_page_fault_mid_rep_pushes_rf(void **state)
     vcpu->gpr[REG_RSI] = 0x1FFF;
     vcpu->gpr[REG_RCX] = 2;
     assert_int_equal(string_exit(0x80, 1, 0, 1, INFO_ADDR32 | INFO_SEG(DS)), EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO) & 0xFF, VEC_PF);
     assert_int_equal(rflags_rf(), RFLAGS_RF);
 }

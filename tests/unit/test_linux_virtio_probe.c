@@ -270,7 +270,7 @@ static int lx_read_base(struct lx_pci_dev *d, unsigned index, bool rom)
         uint32_t hi_sz = rd(d, pos + 4, 4);
         /* The device must not answer at its old address while the BAR holds all ones. */
         if (toggled)
-            assert_int_equal(vm->mmio_count, 0);
+            assert_int_equal(vm->bus.mmio.count, 0);
         wr(d, pos + 4, 4, hi);
         l64 |= (uint64_t)hi << 32;
         sz64 |= (uint64_t)hi_sz << 32;
@@ -1093,7 +1093,7 @@ static void test_bar_reassignment(void **state)
     assert_int_equal(gpa_read(vm, 0x800000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 1);
     lx_update_resource(vd, 0, 0xFEB00000ull);
     assert_int_equal(gpa_read(vm, 0x800000000ull + VIRTIO_PCI_COMMON_NUMQ, 2), 0xFFFF);
-    assert_int_equal(vm->mmio_count, 1);
+    assert_int_equal(vm->bus.mmio.count, 1);
     /* Re-sizing at the new place gives the same resource. */
     lx_read_base(vd, 0, false);
     assert_int_equal(vd->res[0].start, 0xFEB00000ull);

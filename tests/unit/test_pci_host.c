@@ -261,7 +261,7 @@ static void test_bar_sizing(void **state)
     cfg_write(TEST_SLOT, PCI_BAR0 + 4, 4, 0xFFFFFFFF);
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0, 4), (uint32_t)~(BAR_SIZE - 1) | PCI_BAR_MEM_TYPE_64);
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0 + 4, 4), 0xFFFFFFFF);
-    assert_int_equal(vm->mmio_count, 0);
+    assert_int_equal(vm->bus.mmio.count, 0);
     /* Sub-dword writes into the BAR are merged with the rest, then masked. */
     cfg_write(TEST_SLOT, PCI_BAR0, 2, 0x1234);
     assert_int_equal(cfg_read(TEST_SLOT, PCI_BAR0, 4), 0xFFFF0004);
@@ -269,9 +269,9 @@ static void test_bar_sizing(void **state)
     cfg_write(TEST_SLOT, PCI_BAR0 + 4, 4, 0);
     assert_int_equal(pci_function_bar_address(&fn, 0), BAR_BASE);
     cfg_write(TEST_SLOT, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
-    assert_int_equal(vm->mmio_count, 1);
-    assert_int_equal(vm->mmio[0].base, BAR_BASE);
-    assert_int_equal(vm->mmio[0].size, BAR_SIZE);
+    assert_int_equal(vm->bus.mmio.count, 1);
+    assert_int_equal(io_range_at(&vm->bus.mmio, 0)->base, BAR_BASE);
+    assert_int_equal(io_range_at(&vm->bus.mmio, 0)->size, BAR_SIZE);
 }
 
 static void test_bar_move(void **state)
@@ -299,7 +299,7 @@ static void test_bar_move(void **state)
     assert_int_equal(pci_function_bar_address(&fn, 0), 0x10D0000000ull);
     assert_int_equal(gpa_read(vm, 0xD0000000, 4), 0xFFFFFFFF);
     assert_int_equal(gpa_read(vm, 0x10D0000000ull, 2), 0x7788);
-    assert_int_equal(vm->mmio_count, 1);
+    assert_int_equal(vm->bus.mmio.count, 1);
 
     /* Onto RAM: refused by the bus, so it does not decode; RAM stays RAM. */
     host_console_reset();
@@ -307,14 +307,14 @@ static void test_bar_move(void **state)
     cfg_write(TEST_SLOT, PCI_BAR0 + 4, 4, 0);
     cfg_write(TEST_SLOT, PCI_BAR0, 4, 0x8000);
     assert_int_equal(pci_function_bar_address(&fn, 0), 0x8000);
-    assert_int_equal(vm->mmio_count, 0);
+    assert_int_equal(vm->bus.mmio.count, 0);
     assert_int_equal(gpa_read(vm, 0x8000, 1), 0x5A);
     assert_true(fn.decode_failures >= 1);
     assert_non_null(strstr(host_console(), "BAR0 at 0x8000"));
 
     /* Back to a free place: decodes again. */
     cfg_write(TEST_SLOT, PCI_BAR0, 4, (uint32_t)BAR_BASE);
-    assert_int_equal(vm->mmio_count, 1);
+    assert_int_equal(vm->bus.mmio.count, 1);
     assert_int_equal(gpa_read(vm, BAR_BASE, 1), 0x88);
 }
 
@@ -324,8 +324,8 @@ static void test_bar_conflict_with_other_device(void **state)
     static struct dev_log other;
     assert_int_equal(gpa_add_mmio(vm, 0xD0000000, 0x1000, &dev_ops, &other), 0);
     cfg_write(TEST_SLOT, PCI_BAR0, 4, 0xD0000000);
-    assert_int_equal(vm->mmio_count, 1);                 /* only the other device */
-    assert_ptr_equal(vm->mmio[0].dev, &other);
+    assert_int_equal(vm->bus.mmio.count, 1);                 /* only the other device */
+    assert_ptr_equal(io_range_at(&vm->bus.mmio, 0)->dev, &other);
     gpa_read(vm, 0xD0000000, 4);
     assert_int_equal(other.reads, 1);
     assert_int_equal(dev.reads, 0);
@@ -352,11 +352,11 @@ static void test_command_memory_decode(void **state)
     pci_function_init(&quiet, 0x1111, 0x2222, 0, 0);
     assert_int_equal(pci_function_add_bar64(&quiet, 2, 0x1000, 0xC0000000, &dev_ops, &dev), 0);
     assert_int_equal(pci_host_add(&host, 5, &quiet), 0);
-    assert_int_equal(vm->mmio_count, 1);
+    assert_int_equal(vm->bus.mmio.count, 1);
     assert_int_equal(cfg_read(5, PCI_BAR0 + 8, 4), 0xC0000004);
     assert_int_equal(cfg_read(5, PCI_BAR0, 4), 0);
     cfg_write(5, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
-    assert_int_equal(vm->mmio_count, 2);
+    assert_int_equal(vm->bus.mmio.count, 2);
     cfg_write(5, PCI_BAR0 + 8, 4, 0xFFFFFFFF);
     assert_int_equal(cfg_read(5, PCI_BAR0 + 8, 4), 0xFFFFF004);
 }
@@ -451,26 +451,30 @@ static void test_gpa_remove_mmio(void **state)
 {
     (void)state;
     static struct dev_log a, b;
-    vm->mmio_count = 0;
+    while (vm->bus.mmio.count)      /* start from an empty bus, whatever setup decoded */
+        assert_int_equal(gpa_remove_mmio(vm, io_range_at(&vm->bus.mmio, 0)->base), 0);
     assert_int_equal(gpa_add_mmio(vm, 0x200000, 0x1000, &dev_ops, &a), 0);
     assert_int_equal(gpa_add_mmio(vm, 0x300000, 0x1000, &dev_ops, &dev), 0);
     assert_int_equal(gpa_add_mmio(vm, 0x400000, 0x1000, &dev_ops, &b), 0);
     assert_int_equal(gpa_remove_mmio(vm, 0x300001), -1);
     assert_int_equal(gpa_remove_mmio(vm, 0x300000), 0);
-    assert_int_equal(vm->mmio_count, 2);
-    assert_int_equal(vm->mmio[0].base, 0x200000);
-    assert_int_equal(vm->mmio[1].base, 0x400000);
+    assert_int_equal(vm->bus.mmio.count, 2);
+    assert_int_equal(io_range_at(&vm->bus.mmio, 0)->base, 0x200000);
+    assert_int_equal(io_range_at(&vm->bus.mmio, 1)->base, 0x400000);
     assert_int_equal(gpa_read(vm, 0x300000, 4), 0xFFFFFFFF);
     assert_int_equal(gpa_read(vm, 0x400000, 1), 0x88);
     assert_int_equal(b.reads, 1);
     assert_int_equal(gpa_remove_mmio(vm, 0x300000), -1);
-    /* The freed slot can be reused. */
-    assert_int_equal(gpa_add_mmio(vm, 0x300000, 0x1000, &dev_ops, &dev), 0);
+    /* The freed range can be claimed again, and goes back in address order. */
     assert_int_equal(gpa_add_mmio(vm, 0x500000, 0x1000, &dev_ops, &dev), 0);
-    assert_int_equal(gpa_add_mmio(vm, 0x600000, 0x1000, &dev_ops, &dev), -1);
+    assert_int_equal(gpa_add_mmio(vm, 0x300000, 0x1000, &dev_ops, &dev), 0);
+    assert_int_equal(io_range_at(&vm->bus.mmio, 1)->base, 0x300000);
+    assert_int_equal(io_range_at(&vm->bus.mmio, 3)->base, 0x500000);
+    assert_int_equal(gpa_add_mmio(vm, 0x600000, 0x1000, &dev_ops, &dev), 0);   /* no fixed count */
+    assert_int_equal(gpa_remove_mmio(vm, 0x600000), 0);
     for (uint64_t base = 0x200000; base <= 0x500000; base += 0x100000)
         assert_int_equal(gpa_remove_mmio(vm, base), 0);
-    assert_int_equal(vm->mmio_count, 0);
+    assert_int_equal(vm->bus.mmio.count, 0);
     assert_int_equal(gpa_remove_mmio(vm, 0x200000), -1);
 }
 

@@ -205,7 +205,7 @@ static int teardown(void **state)
     assert_true(mem_blkdev_all_within(disk, PART_FIRST, PART_LAST));
     virtio_blk_pci_detach(vm);
     assert_null(vm->pci);
-    assert_int_equal(vm->mmio_count, 0);
+    assert_int_equal(vm->bus.mmio.count, 0);
     mem_blkdev_free(disk);
     test_vm_free(vm);
     return 0;
@@ -623,8 +623,8 @@ static void test_attach_rules(void **state)
     strcpy(big.name, "big");
     big.ram_size = 0xF0000000ull;
     assert_int_equal(virtio_blk_pci_attach(&big, &md, NULL), 0);
-    assert_int_equal(big.mmio_count, 1);
-    assert_int_equal(big.mmio[0].base, 0x100000000ull);
+    assert_int_equal(big.bus.mmio.count, 1);
+    assert_int_equal(io_range_at(&big.bus.mmio, 0)->base, 0x100000000ull);
     assert_non_null(big.pci);
     assert_int_equal(pci_function_bar_address(&virtio_blk_pci_transport(&big)->fn, 0), 0x100000000ull);
 
@@ -642,17 +642,17 @@ static void test_attach_rules(void **state)
         virtio_blk_pci_detach(&more[i]);
     virtio_blk_pci_detach(&big);
     assert_null(big.pci);
-    assert_int_equal(big.mmio_count, 0);
+    assert_int_equal(big.bus.mmio.count, 0);
 
     /* A guest whose BAR place is taken by another device: refused, nothing left behind. */
     struct vm busy;
     memset(&busy, 0, sizeof(busy));
     busy.ram_size = RAM_SIZE;
-    assert_int_equal(gpa_add_mmio(&busy, 0xE0000000ull, 0x1000, vm->mmio[0].ops, NULL), 0);
+    assert_int_equal(gpa_add_mmio(&busy, 0xE0000000ull, 0x1000, io_range_at(&vm->bus.mmio, 0)->ops, NULL), 0);
     assert_int_equal(virtio_blk_pci_attach(&busy, &md, NULL), -1);
     assert_null(busy.pci);
     assert_null(virtio_blk_pci_transport(&busy));
-    assert_int_equal(busy.mmio_count, 1);
+    assert_int_equal(busy.bus.mmio.count, 1);
 }
 
 

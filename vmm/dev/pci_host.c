@@ -276,3 +276,23 @@ void pci_host_io_write(struct pci_host *h, uint16_t port, unsigned size, uint32_
     if (f)
         pci_function_config_write(f, reg + (port - PCI_PORT_CONFIG_DATA), n, value & ones(n));
 }
+
+static uint32_t config_port_read(void *dev, uint16_t port, unsigned size)
+{
+    struct vm *vm = dev;
+    return vm->pci ? pci_host_io_read(vm->pci, port, size) : ones(size);
+}
+
+static void config_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
+{
+    struct vm *vm = dev;
+    if (vm->pci)
+        pci_host_io_write(vm->pci, port, size, value);
+}
+
+static const struct port_ops config_port_ops = { config_port_read, config_port_write };
+
+int pci_host_register_ports(struct vm *vm)
+{
+    return io_bus_add_ports(&vm->bus, PCI_PORT_CONFIG_ADDRESS, PCI_PORT_COUNT, &config_port_ops, vm);
+}

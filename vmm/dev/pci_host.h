@@ -150,4 +150,11 @@ struct pci_function *pci_host_function(struct pci_host *h, unsigned bus, unsigne
 uint32_t pci_host_io_read(struct pci_host *h, uint16_t port, unsigned size);
 void pci_host_io_write(struct pci_host *h, uint16_t port, unsigned size, uint32_t value);
 
+#define PCI_PORT_COUNT 8                /* 0xCF8-0xCFF */
+
+/* Claim 0xCF8-0xCFF on vm's bus for configuration mechanism #1. The ports answer for whichever
+ * host vm->pci names at the time of the access (the empty bus while it is NULL), so a host can
+ * be created after the board has placed the ports. Returns 0, or -1 when they are taken. */
+int pci_host_register_ports(struct vm *vm);
+
 #endif

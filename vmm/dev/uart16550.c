@@ -135,3 +135,27 @@ void uart_flush(struct uart16550 *u)
     if (u->line_len)
         emit_line(u);
 }
+
+static uint32_t uart_port_read(void *dev, uint16_t port, unsigned size)
+{
+    struct uart16550 *u = dev;
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; i++) {
+        uint32_t reg = (uint32_t)port + i - u->base_port;
+        uint8_t byte = reg < UART_PORTS ? uart_read(u, reg) : 0xFF;
+        v |= (uint32_t)byte << (8 * i);
+    }
+    return v;
+}
+
+static void uart_port_write(void *dev, uint16_t port, unsigned size, uint32_t value)
+{
+    struct uart16550 *u = dev;
+    for (unsigned i = 0; i < size; i++) {
+        uint32_t reg = (uint32_t)port + i - u->base_port;
+        if (reg < UART_PORTS)
+            uart_write(u, reg, (uint8_t)(value >> (8 * i)));
+    }
+}
+
+const struct port_ops uart_port_ops = { uart_port_read, uart_port_write };

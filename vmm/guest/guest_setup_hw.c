@@ -4,6 +4,7 @@
 #include "arch/cpu.h"
 #include "arch/cpu_setup.h"
 #include "exit/handlers.h"
+#include "guest/board.h"
 #include "guest/guest_setup.h"
 #include "guest/image.h"
 #include "hw/portio.h"
@@ -47,7 +48,10 @@ bool guest_setup(struct vm *vm, unsigned id, const struct bootinfo_guest *cfg)
     vm->ram_hpa = cfg->ram_base;
     vm->ram_size = cfg->ram_size;
     vm->timeout_tsc = cfg->timeout_ms * vmx_host.tsc_khz;
-    uart_init(&vm->uart, vm->name);
+    if (board_assemble(vm)) {
+        vm_stop(vm, "cannot place its devices on its I/O bus");
+        return false;
+    }
     msr_vcpu_init(v);
     v->xcr0 = 1;
 

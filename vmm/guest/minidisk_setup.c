@@ -3,6 +3,7 @@
 #include "dev/virtio_pci.h"
 #include "disk/gpt.h"
 #include "disk/minidisk.h"
+#include "guest/board.h"
 #include "guest/minidisk_setup.h"
 #include "lib/log.h"
 
@@ -56,7 +57,7 @@ void minidisks_attach(struct blkdev *dev, const char *why_no_disk, const struct 
             vm_stop(vm, "its minidisk '%s' cannot be used: %s", cfg->disk_part, blkdev_strerror(err));
             continue;
         }
-        if (virtio_blk_pci_attach(vm, md, &clock)) {
+        if (board_attach_minidisk(vm, md, &clock)) {
             vm_stop(vm, "its minidisk '%s' cannot be attached as a virtio-blk device", cfg->disk_part);
             continue;
         }
