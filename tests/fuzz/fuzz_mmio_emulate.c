@@ -123,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (res == EXIT_STOP && vmcs_read(VMCS_GUEST_RIP) != rip_before)
         abort();
+    vcpu_commit_events(&vm.vcpus[0]);
     if ((vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) && vmcs_read(VMCS_GUEST_RIP) != rip_before)
         abort();
     if ((vmcs_read(VMCS_GUEST_RFLAGS) ^ rflags_before) & ~(uint64_t)RFLAGS_EMULATION_OWNS)

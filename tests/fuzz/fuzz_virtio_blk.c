@@ -10,6 +10,7 @@
 #include <string.h>
 #include "dev/virtio_blk.h"
 #include "mem_blkdev.h"
+#include "mem/guest_mem.h"
 
 #define RAM_SIZE     0x10000ull
 #define DISK_SECTORS 256u
@@ -59,6 +60,8 @@ static int bounded(int (*act)(void))
     uint64_t before = disk_bytes();
     int n = act();
     if (disk_bytes() - before > VIRTIO_BLK_STEP_BYTES)
+        abort();
+    if (guest_mem_live_pins(&vm) != 0)         /* every operation releases what it pinned */
         abort();
     check_pending();
     return n;
@@ -138,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (minidisk_init(&md, &disk->dev, &p, (f.flags & 1) != 0))
         abort();
     vm.device_work = (struct deferred_work){ 0 };
+    vm.pin_piece_max = (f.flags & 128) ? 4096 : 0;      /* memory that is not one host range */
     const struct virtio_blk_clock clock = { fake_now, f.clock_step * 64u };
     virtio_blk_init(&blk, &vm, &md, f.clock_step ? &clock : NULL);
     virtio_blk_set_driver_features(&blk, (f.flags & 2) ? ~0ull : 1ull << VIRTIO_F_VERSION_1);

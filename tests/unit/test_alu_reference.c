@@ -129,6 +129,7 @@ static void run_emulated(const uint8_t *insn, size_t len, struct regs *r)
     vcpu_gpr_write(vcpu, REG_RDX, r->rdx);
     vcpu_gpr_write(vcpu, REG_RBX, DEV + OPERAND_AT);
     assert_int_equal(mmio_emulate(vcpu, DEV + OPERAND_AT), EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
     assert_int_equal(vmcs_read(VMCS_GUEST_RIP), CODE + len);
     assert_int_equal(vcpu_gpr_read(vcpu, REG_RBX), DEV + OPERAND_AT);

@@ -73,6 +73,7 @@ static enum exit_result mov_to(unsigned cr, unsigned gpr, uint64_t value)
 static void assert_gp(enum exit_result r)
 {
     assert_int_equal(r, EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     assert_true(soft_vmcs_written(VMCS_ENTRY_EXCEPTION_ERROR));
@@ -82,6 +83,7 @@ static void assert_gp(enum exit_result r)
 
 static void assert_no_event(void)
 {
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
 }
 

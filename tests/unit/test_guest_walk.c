@@ -406,6 +406,7 @@ static void test_inject_page_fault(void **state)
     struct walk_fault f = { 0xffff800000003000ull, PF_W | PF_U };
     assert_int_equal(guest_inject_page_fault(vcpu, &f), EXIT_CONTINUE);
     assert_int_equal(vcpu->cr2, 0xffff800000003000ull);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), PF_W | PF_U);

@@ -185,6 +185,7 @@ static void run_done(const uint8_t *b, size_t n, uint64_t exit_gpa)
     vmcs_write(VMCS_ENTRY_INTR_INFO, 0);        /* what an earlier case injected has been delivered */
     assert_int_equal(mmio_emulate(vcpu, exit_gpa), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip + n);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
     assert_int_equal(vm->state, VM_RUNNING);
 }
@@ -205,6 +206,7 @@ static void run_fault(const uint8_t *b, size_t n, uint8_t vector, bool has_error
     uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
     if (has_error)
         info |= INTR_INFO_DELIVER_ERROR;
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), info);
     if (has_error)
         assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), error);
@@ -474,14 +476,15 @@ static void test_gpa_add_mmio(void **state)
     assert_int_equal(gpa_add_mmio(vm, RAM_SIZE, 0x1000, NULL, NULL), -1);
     static const struct mmio_ops half = { dev_read, NULL };
     assert_int_equal(gpa_add_mmio(vm, RAM_SIZE, 0x1000, &half, NULL), -1);
-    assert_int_equal(vm->mmio_count, 1);
+    assert_int_equal(vm->bus.mmio.count, 1);
     /* adjacent regions and one ending at the very top are fine */
     assert_int_equal(gpa_add_mmio(vm, DEV + 0x1000, 0x1000, &dev_mmio, &dev_log), 0);
     assert_int_equal(gpa_add_mmio(vm, RAM_SIZE, 0x1000, &dev_mmio, &dev_log), 0);
     assert_int_equal(gpa_add_mmio(vm, ~0ull - 0xfff, 0x1000, &dev_mmio, &dev_log), 0);
-    assert_int_equal(vm->mmio_count, GUEST_MAX_MMIO);
-    /* table full */
-    assert_int_equal(gpa_add_mmio(vm, 0x100000000ull, 0x1000, &dev_mmio, &dev_log), -1);
+    assert_int_equal(vm->bus.mmio.count, 4);
+    /* no fixed count: a fifth region is fine */
+    assert_int_equal(gpa_add_mmio(vm, 0x100000000ull, 0x1000, &dev_mmio, &dev_log), 0);
+    assert_int_equal(vm->bus.mmio.count, 5);
     /* the top region works; a read running past its end (and the address space) gets the
      * region's bytes and empty-bus ones, never RAM at 0 */
     dev_read_value = 0x42;
@@ -669,6 +672,7 @@ static void test_string_page_fault(void **state)
     assert_int_equal(get64(HOLE - 16), 0x5a5a5a5a5a5a5a5aull);
     assert_int_equal(get64(HOLE), 0);
     assert_int_equal(vcpu->cr2, HOLE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_PF);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 2);    /* write, not present */
@@ -684,6 +688,7 @@ static void test_string_page_fault(void **state)
     assert_int_equal(rip(), code_rip);
     assert_int_equal(reg(REG_RCX), 1);
     assert_int_equal(vcpu->cr2, HOLE + 8);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
     assert_int_equal(dev_ops, 0);
 
@@ -694,6 +699,7 @@ static void test_string_page_fault(void **state)
     code(BYTES(0xaa));
     assert_int_equal(mmio_emulate(vcpu, EMPTY), EXIT_CONTINUE);
     assert_int_equal(rip(), code_rip);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
@@ -712,6 +718,7 @@ static void test_rep_cut_off(void **state)
         assert_int_equal(rip(), code_rip);              /* re-executed by the CPU */
         assert_int_equal(reg(REG_RCX), 2 * n + 100 - done - n);
         assert_int_equal(reg(REG_RDI), EMPTY + done + n);
+        vcpu_commit_events(vcpu);
         assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
     }
     assert_int_equal(mmio_emulate(vcpu, EMPTY + 2 * n), EXIT_CONTINUE);
@@ -754,6 +761,7 @@ static void test_fetch_faults(void **state)
     vmcs_write(VMCS_GUEST_RIP, HOLE + 0x10);
     assert_int_equal(mmio_emulate(vcpu, EMPTY), EXIT_CONTINUE);
     assert_int_equal(vcpu->cr2, HOLE + 0x10);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0x10);
     assert_int_equal(rip(), HOLE + 0x10);
     assert_int_equal(vm->state, VM_RUNNING);
@@ -765,6 +773,7 @@ static void test_fetch_faults(void **state)
     vmcs_write(VMCS_GUEST_RIP, HOLE - 2);
     assert_int_equal(mmio_emulate(vcpu, EMPTY), EXIT_CONTINUE);
     assert_int_equal(vcpu->cr2, HOLE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
     assert_int_equal(rip(), HOLE - 2);
 
@@ -778,6 +787,7 @@ static void test_fetch_faults(void **state)
     assert_int_equal(mmio_emulate(vcpu, DEV), EXIT_CONTINUE);
     assert_int_equal(rip(), HOLE);
     expect_dev_op(0, 1, 0, 4, 0xabcd);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
 
     /* garbage just before the unmapped page is still garbage: stop, naming the bytes */

@@ -63,6 +63,7 @@ static uint64_t rd_ok(uint32_t msr)
 static void assert_gp(enum exit_result r)
 {
     assert_int_equal(r, EXIT_CONTINUE);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO),
                      INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | VEC_GP);
     assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);

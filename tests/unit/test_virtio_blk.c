@@ -10,6 +10,7 @@
 #include "dev/virtio_blk.h"
 #include "test_guest_helpers.h"
 #include "mem_blkdev.h"
+#include "mem/guest_mem.h"
 
 #define RAM_SIZE   0x100000ull
 #define DESC_GPA   0x1000ull
@@ -39,6 +40,19 @@ static void w32(uint64_t gpa, uint32_t v) { memcpy(vm->ram + gpa, &v, 4); }
 static void w64(uint64_t gpa, uint64_t v) { memcpy(vm->ram + gpa, &v, 8); }
 static uint16_t r16(uint64_t gpa) { uint16_t v; memcpy(&v, vm->ram + gpa, 2); return v; }
 static uint32_t r32(uint64_t gpa) { uint32_t v; memcpy(&v, vm->ram + gpa, 4); return v; }
+
+/* Every device operation releases what it pinned: a leaked pin fails the test that leaks it. */
+static void expect_no_pins(void)
+{
+    assert_int_equal(guest_mem_live_pins(vm), 0);
+}
+
+static int notify(unsigned queue)
+{
+    int n = virtio_blk_notify(&blk, queue);
+    expect_no_pins();
+    return n;
+}
 
 static void on_used(void *ctx, struct virtio_blk *b, unsigned queue)
 {
@@ -114,6 +128,7 @@ static int teardown(void **state)
 {
     (void)state;
     expect_outside_untouched();
+    expect_no_pins();
     mem_blkdev_free(disk);
     test_vm_free(vm);
     return 0;
@@ -177,6 +192,7 @@ static void run_pending(void)
     uint64_t before = disk_bytes();
     vm->device_work.run(vm->device_work.ctx);
     assert_true(disk_bytes() - before <= VIRTIO_BLK_STEP_BYTES);
+    expect_no_pins();
 }
 
 /* Turns until the device has nothing left; returns how many it took. */
@@ -207,7 +223,7 @@ static int request(uint32_t type, uint64_t sector, uint32_t data_len)
     }
     offer(0);
     uint16_t used_before = r16(USED_GPA + 2);
-    int n = virtio_blk_notify(&blk, 0);
+    int n = notify(0);
     if (n < 0)
         return -1;
     drain();
@@ -459,7 +475,7 @@ static void test_scattered_buffers(void **state)
         }
         desc(6, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
         offer(0);
-        assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+        assert_int_equal(notify(0), 1);
         assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
         assert_int_equal(last_used_len(), in ? 1537 : 1);
     }
@@ -494,7 +510,7 @@ static void test_adjacent_segments_one_transfer(void **state)
         desc(6, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
         mem_blkdev_clear_log(disk);
         offer(0);
-        assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+        assert_int_equal(notify(0), 1);
         assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
         assert_int_equal(disk->log_count, 2);
         assert_int_equal(disk->log[0].kind, in ? MEM_ACCESS_READ : MEM_ACCESS_WRITE);
@@ -531,7 +547,7 @@ static void test_adjacent_segments_with_split_sector(void **state)
     desc(4, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     mem_blkdev_clear_log(disk);
     offer(0);
-    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(notify(0), 1);
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(disk->log_count, 2);
     assert_int_equal(disk->log[0].count, 3);          /* 1536 of the 1600 adjacent bytes */
@@ -553,7 +569,7 @@ static void test_indirect_request(void **state)
     desc_at(TABLE_GPA, 2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     desc(4, TABLE_GPA, 48, VIRTQ_DESC_F_INDIRECT, 0);
     offer(4);
-    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(notify(0), 1);
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(last_used_id(), 4);
     assert_int_equal(mem_blkdev_sector(disk, PART_FIRST + 1)[511], 0x3C);
@@ -567,7 +583,7 @@ static void test_layout_errors_fail_the_request_only(void **state)
     desc(0, HDR_GPA, 15, VIRTQ_DESC_F_NEXT, 1);
     desc(1, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
-    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(notify(0), 1);
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     /* readable data after writable data */
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
@@ -576,14 +592,14 @@ static void test_layout_errors_fail_the_request_only(void **state)
     desc(3, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
     vm->ram[STATUS_GPA] = 0xAA;
-    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(notify(0), 1);
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     /* IN with extra readable data, OUT with writable data */
     desc(1, DATA_GPA, 512, VIRTQ_DESC_F_NEXT, 3);
     desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
     offer(0);
     vm->ram[STATUS_GPA] = 0xAA;
-    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(notify(0), 1);
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_OK);
 
@@ -600,7 +616,7 @@ static void test_layout_errors_fail_the_request_only(void **state)
             offer(0);
             vm->ram[STATUS_GPA] = 0xAA;
             mem_blkdev_clear_log(disk);
-            assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+            assert_int_equal(notify(0), 1);
             assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
             assert_int_equal(disk->log_count, 0);
         }
@@ -609,7 +625,7 @@ static void test_layout_errors_fail_the_request_only(void **state)
     desc(0, RAM_SIZE - 8, 16, VIRTQ_DESC_F_NEXT, 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
-    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(notify(0), 1);
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     assert_false(blk.needs_reset);
     assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_OK);
@@ -621,7 +637,7 @@ static void expect_needs_reset_then_recover(void)
 {
     offer(0);
     mem_blkdev_clear_log(disk);
-    assert_int_equal(virtio_blk_notify(&blk, 0), -1);
+    assert_int_equal(notify(0), -1);
     assert_true(blk.needs_reset);
     assert_int_equal(reset_calls, 1);
     assert_int_equal(disk->log_count, 0);
@@ -669,7 +685,7 @@ static void test_ring_errors_need_reset(void **state)
     w16(AVAIL_GPA + 4 + 2 * (avail_idx % 16), 16);                         /* head out of range */
     avail_idx++;
     w16(AVAIL_GPA + 2, avail_idx);
-    assert_int_equal(virtio_blk_notify(&blk, 0), -1);
+    assert_int_equal(notify(0), -1);
     assert_true(blk.needs_reset);
     assert_int_equal(blk.vq[0].error, VIRTQ_EHEAD);
 }
@@ -677,8 +693,8 @@ static void test_ring_errors_need_reset(void **state)
 static void test_notify_bad_queue_index(void **state)
 {
     (void)state;
-    assert_int_equal(virtio_blk_notify(&blk, 1), -1);
-    assert_int_equal(virtio_blk_notify(&blk, 0xFFFFFFFF), -1);
+    assert_int_equal(notify(1), -1);
+    assert_int_equal(notify(0xFFFFFFFF), -1);
     assert_int_equal(blk.stats.bad_notifies, 2);
     assert_false(blk.needs_reset);
     assert_null(virtio_blk_queue(&blk, 1));
@@ -697,7 +713,7 @@ static void test_several_requests_one_notify(void **state)
         desc(3 * i + 2, STATUS_GPA + i, 1, VIRTQ_DESC_F_WRITE, 0);
         offer((uint16_t)(3 * i));
     }
-    assert_int_equal(virtio_blk_notify(&blk, 0), 3);
+    assert_int_equal(notify(0), 3);
     assert_int_equal(used_calls, 1);
     assert_int_equal(r16(USED_GPA + 2), 3);
     for (unsigned i = 0; i < 3; i++) {
@@ -706,7 +722,7 @@ static void test_several_requests_one_notify(void **state)
         assert_int_equal(r32(USED_GPA + 4 + 8 * i), 3 * i);
         assert_int_equal(r32(USED_GPA + 8 + 8 * i), 513);
     }
-    assert_int_equal(virtio_blk_notify(&blk, 0), 0);
+    assert_int_equal(notify(0), 0);
     assert_int_equal(used_calls, 1);
     assert_int_equal(blk.stats.requests, 3);
 }
@@ -754,6 +770,7 @@ static int teardown_big(void **state)
 {
     (void)state;
     assert_true(mem_blkdev_all_within(disk, BIG_PART_FIRST, BIG_PART_FIRST + BIG_PART_SECTORS - 1));
+    expect_no_pins();
     mem_blkdev_free(disk);
     test_vm_free(vm);
     return 0;
@@ -773,7 +790,7 @@ static void test_notify_bounded_by_bytes(void **state)
     for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++)
         offer(0);
 
-    assert_int_equal(virtio_blk_notify(&blk, 0), 0);       /* nothing finished yet */
+    assert_int_equal(notify(0), 0);       /* nothing finished yet */
     assert_true(disk_bytes() > 0);
     assert_true(disk_bytes() <= VIRTIO_BLK_STEP_BYTES);
     assert_true(vm->device_work.pending);
@@ -796,7 +813,7 @@ static void test_notify_bounded_by_bytes(void **state)
     /* Drained: a turn now (a stale call) and a notify do nothing. */
     uint64_t moved = disk_bytes();
     virtio_blk_run(&blk);
-    assert_int_equal(virtio_blk_notify(&blk, 0), 0);
+    assert_int_equal(notify(0), 0);
     assert_int_equal(disk_bytes(), moved);
     assert_false(vm->device_work.pending);
 }
@@ -813,7 +830,7 @@ static void test_notify_bounded_by_request_count(void **state)
     for (unsigned i = 0; i < VIRTQ_MAX_SIZE; i++)
         offer(0);
     const int per_step = VIRTIO_BLK_STEP_BYTES / VIRTIO_BLK_REQUEST_COST;
-    assert_int_equal(virtio_blk_notify(&blk, 0), per_step);
+    assert_int_equal(notify(0), per_step);
     assert_int_equal(r16(USED_GPA + 2), per_step);
     assert_int_equal(used_calls, 1);
     assert_true(vm->device_work.pending);
@@ -841,7 +858,7 @@ static uint64_t fake_ticks_of(void (*step)(void))
     return fake_now() - t0;
 }
 
-static void notify_queue0(void) { assert_true(virtio_blk_notify(&blk, 0) >= 0); }
+static void notify_queue0(void) { assert_true(notify(0) >= 0); }
 static void one_turn(void) { run_pending(); }
 
 /* On a slow disk the time budget ends a step long before the byte budget: each step's disk
@@ -885,7 +902,7 @@ static void test_time_budget_fake_clock(void **state)
         desc(3 * i + 2, STATUS_GPA + 1 + i, 1, VIRTQ_DESC_F_WRITE, 0);
         offer((uint16_t)(3 * i));
     }
-    assert_int_equal(virtio_blk_notify(&blk, 0), 1);
+    assert_int_equal(notify(0), 1);
     assert_true(vm->device_work.pending);
     run_pending();
     assert_true(vm->device_work.pending);
@@ -904,7 +921,7 @@ static void start_whole_partition_read(void)
     desc(1, DATA_GPA, PART_SECTORS * 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
-    assert_int_equal(virtio_blk_notify(&blk, 0), 0);
+    assert_int_equal(notify(0), 0);
     assert_true(vm->device_work.pending);
 }
 
@@ -960,7 +977,7 @@ static void test_request_failing_part_way(void **state)
     desc(1, DATA_GPA, PART_SECTORS * 512, VIRTQ_DESC_F_NEXT, 2);
     desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
     offer(0);
-    assert_int_equal(virtio_blk_notify(&blk, 0), 0);
+    assert_int_equal(notify(0), 0);
     drain();
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
     assert_int_equal(last_used_len(), 1);
@@ -987,7 +1004,7 @@ static void test_interleaved_notifies(void **state)
         uint64_t before = disk_bytes();
         if (r16(USED_GPA + 2) == 0)
             assert_int_equal(vm->ram[STATUS_GPA + 1], 0xAA);     /* not before the first */
-        assert_true(virtio_blk_notify(&blk, 0) >= 0);
+        assert_true(notify(0) >= 0);
         assert_true(disk_bytes() - before <= VIRTIO_BLK_STEP_BYTES);
         assert_true(++notifies < 100);
     }
@@ -1016,8 +1033,53 @@ static void test_needs_reset_ends_pending_work(void **state)
     assert_int_equal(r16(USED_GPA + 2), 1);
     assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
     assert_int_equal(reset_calls, 1);
-    assert_int_equal(virtio_blk_notify(&blk, 0), -1);
+    assert_int_equal(notify(0), -1);
     assert_false(vm->device_work.pending);
+}
+
+/* ---- Guest memory that is not one host range ---- */
+
+/* Pins end at every page, as they will where paging backs a guest page by page. */
+static int setup_pieces(void **state)
+{
+    setup(state);
+    vm->pin_piece_max = 0x1000;
+    return 0;
+}
+
+/* One 8 KiB buffer that starts 0x100 into a page: the transfer goes to the disk piece by piece,
+ * the sectors that straddle a page boundary through the bounce buffer, and every byte lands
+ * where it belongs, both ways. */
+static void test_pieces_split_one_buffer(void **state)
+{
+    (void)state;
+    const uint64_t buf = DATA_GPA + 0x100;
+    const uint32_t len = 0x2000;
+    for (uint32_t i = 0; i < len; i++)
+        vm->ram[buf + i] = (uint8_t)(i * 13 + i / 512);
+    header(HDR_GPA, VIRTIO_BLK_T_OUT, 40);
+    desc(0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+    desc(1, buf, len, VIRTQ_DESC_F_NEXT, 2);
+    desc(2, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+    mem_blkdev_clear_log(disk);
+    offer(0);
+    assert_int_equal(notify(0), 1);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    /* pieces 0xF00, 0x1000, 0x100: 7 sectors, 1 bounced, 7, 1 bounced: never one call */
+    assert_true(disk->log_count > 1);
+    for (unsigned i = 0; i < disk->log_count; i++)
+        assert_true(disk->log[i].count <= 8);
+    assert_memory_equal(mem_blkdev_sector(disk, PART_FIRST + 40), vm->ram + buf, len);
+
+    memset(vm->ram + buf, 0, len);
+    header(HDR_GPA, VIRTIO_BLK_T_IN, 40);
+    desc(1, buf, len, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+    offer(0);
+    assert_int_equal(notify(0), 1);
+    assert_int_equal(vm->ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+    assert_int_equal(last_used_len(), len + 1);
+    for (uint32_t i = 0; i < len; i++)
+        assert_int_equal(vm->ram[buf + i], (uint8_t)(i * 13 + i / 512));
 }
 
 int main(void)
@@ -1051,6 +1113,13 @@ int main(void)
         T(test_request_failing_part_way),
         T(test_interleaved_notifies),
         T(test_needs_reset_ends_pending_work),
+        cmocka_unit_test_setup_teardown(test_pieces_split_one_buffer, setup_pieces, teardown),
+        cmocka_unit_test_setup_teardown(test_first_and_last_sectors, setup_pieces, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_partition_in_one_request, setup_pieces, teardown),
+        cmocka_unit_test_setup_teardown(test_scattered_buffers, setup_pieces, teardown),
+        cmocka_unit_test_setup_teardown(test_get_id, setup_pieces, teardown),
+        cmocka_unit_test_setup_teardown(test_indirect_request, setup_pieces, teardown),
+        cmocka_unit_test_setup_teardown(test_request_failing_part_way, setup_pieces, teardown),
         cmocka_unit_test_setup_teardown(test_notify_bounded_by_bytes, setup_big, teardown_big),
         cmocka_unit_test_setup_teardown(test_notify_bounded_by_request_count, setup_big, teardown_big),
     };

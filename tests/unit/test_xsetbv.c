@@ -53,6 +53,7 @@ static void assert_fault(enum exit_result r, uint8_t vector, int has_error)
 {
     assert_int_equal(r, EXIT_CONTINUE);
     uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector | (has_error ? INTR_INFO_DELIVER_ERROR : 0);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), info);
     if (has_error)
         assert_int_equal(vmcs_read(VMCS_ENTRY_EXCEPTION_ERROR), 0);
@@ -81,6 +82,7 @@ static void test_accepts_x87_sse(void **state)
     need(3);
     assert_int_equal(xsetbv(0, 3), EXIT_ADVANCE);
     assert_int_equal(vcpu->xcr0, 3);
+    vcpu_commit_events(vcpu);
     assert_int_equal(vmcs_read(VMCS_ENTRY_INTR_INFO), 0);
     assert_false(soft_vmcs_written(VMCS_GUEST_RIP));
     assert_int_equal(xsetbv(0, 1), EXIT_ADVANCE);

@@ -7,6 +7,7 @@
 #include "dev/virtio_blk.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mem/guest_mem.h"
 
 #define HEADER_BYTES 16u               /* type, reserved, sector (le32, le32, le64) */
 
@@ -25,18 +26,17 @@ static void cursor_settle(struct virtio_blk_cursor *k)
     }
 }
 
-/* The contiguous guest memory at the cursor, at most max bytes; 0 when the stream is done.
- * Segments that follow each other in guest-physical memory form one span: a guest that splits
- * a buffer into page-sized descriptors (as drivers do) still reaches the disk with one large
- * transfer instead of one per page. Segments were checked to be in RAM (so gpa + len cannot
- * overflow) before any cursor is used. */
-static uint64_t cursor_span(struct virtio_blk_cursor *k, uint64_t max, uint8_t **p)
+/* How many bytes at the cursor are contiguous in guest-physical memory, at most max; 0 when the
+ * stream is done. Segments that follow each other in guest-physical memory form one span: a
+ * guest that splits a buffer into page-sized descriptors (as drivers do) still reaches the disk
+ * with one large transfer instead of one per page. Segments were checked to be in RAM (so
+ * gpa + len cannot overflow) before any cursor is used. */
+static uint64_t cursor_span(struct virtio_blk_cursor *k, uint64_t max)
 {
     cursor_settle(k);
     if (!k->left || k->seg >= k->c->count)
         return 0;
     const struct virtq_seg *s = &k->c->seg[k->seg];
-    uint64_t start = s->gpa + k->off;
     uint64_t n = s->len - k->off;
     uint64_t limit = k->left < max ? k->left : max;
     uint64_t end = s->gpa + s->len;
@@ -44,15 +44,17 @@ static uint64_t cursor_span(struct virtio_blk_cursor *k, uint64_t max, uint8_t *
         n += k->c->seg[i].len;
         end += k->c->seg[i].len;
     }
-    if (n > limit)
-        n = limit;
-    *p = vm_ram_ptr(k->vm, start, n);
-    if (!*p && n > s->len - k->off) {
-        /* Adjacent in guest-physical space but not one host range: one segment at a time. */
-        n = s->len - k->off < limit ? s->len - k->off : limit;
-        *p = vm_ram_ptr(k->vm, start, n);
-    }
-    return *p ? n : 0;
+    return n < limit ? n : limit;
+}
+
+/* Pins the guest memory at the cursor, at most max bytes: pin->len says how much that is (the
+ * span, or less where the guest's memory is not one host range). 0 when the stream is done. */
+static uint64_t cursor_pin(struct virtio_blk_cursor *k, uint64_t max, bool writable, struct guest_pin *pin)
+{
+    uint64_t n = cursor_span(k, max);
+    if (!n || !guest_mem_pin(k->vm, k->c->seg[k->seg].gpa + k->off, n, writable, pin))
+        return 0;
+    return pin->len;
 }
 
 static void cursor_advance(struct virtio_blk_cursor *k, uint64_t n)
@@ -64,10 +66,12 @@ static void cursor_advance(struct virtio_blk_cursor *k, uint64_t n)
 /* Copies n bytes out of / into the stream; returns the bytes moved. */
 static uint64_t cursor_read(struct virtio_blk_cursor *k, void *dst, uint64_t n)
 {
-    uint8_t *d = dst, *p;
+    uint8_t *d = dst;
     uint64_t done = 0, len;
-    while (done < n && (len = cursor_span(k, n - done, &p)) != 0) {
-        memcpy(d + done, p, len);
+    struct guest_pin pin;
+    while (done < n && (len = cursor_pin(k, n - done, false, &pin)) != 0) {
+        memcpy(d + done, pin.host, len);
+        guest_mem_unpin(&pin);
         cursor_advance(k, len);
         done += len;
     }
@@ -76,9 +80,8 @@ static uint64_t cursor_read(struct virtio_blk_cursor *k, void *dst, uint64_t n)
 
 static void cursor_skip(struct virtio_blk_cursor *k, uint64_t n)
 {
-    uint8_t *p;
     uint64_t len;
-    while (n && (len = cursor_span(k, n, &p)) != 0) {
+    while (n && (len = cursor_span(k, n)) != 0) {
         cursor_advance(k, len);
         n -= len;
     }
@@ -87,10 +90,11 @@ static void cursor_skip(struct virtio_blk_cursor *k, uint64_t n)
 static uint64_t cursor_write(struct virtio_blk_cursor *k, const void *src, uint64_t n)
 {
     const uint8_t *s = src;
-    uint8_t *p;
     uint64_t done = 0, len;
-    while (done < n && (len = cursor_span(k, n - done, &p)) != 0) {
-        memcpy(p, s + done, len);
+    struct guest_pin pin;
+    while (done < n && (len = cursor_pin(k, n - done, true, &pin)) != 0) {
+        memcpy(pin.host, s + done, len);
+        guest_mem_unpin(&pin);
         cursor_advance(k, len);
         done += len;
     }
@@ -180,29 +184,34 @@ struct virtq *virtio_blk_queue(struct virtio_blk *b, unsigned index)
 }
 
 /* Moves `bytes` (a multiple of 512) between physical sector `phys` (inside the range the request
- * translated once) and the stream. Sectors wholly inside one guest buffer go straight to the
- * disk; a sector split across buffers goes through the bounce buffer. Returns BLKDEV_OK or the
+ * translated once) and the stream. Sectors wholly inside one pinned piece of guest memory go
+ * straight to the disk; a sector split across buffers (or pieces) goes through the bounce buffer. Returns BLKDEV_OK or the
  * first error; *done counts the bytes moved. */
 static int transfer(struct virtio_blk *b, struct virtio_blk_cursor *k, uint64_t phys, uint64_t bytes,
                     bool to_guest, uint64_t *done)
 {
     *done = 0;
     while (*done < bytes) {
-        uint8_t *p;
-        uint64_t len = cursor_span(k, bytes - *done, &p);
+        /* Zero-copy: the disk moves whole sectors straight into or out of the pinned piece. */
+        struct guest_pin pin;
+        uint64_t len = cursor_pin(k, bytes - *done, to_guest, &pin);
         uint64_t s = phys + *done / VIRTIO_BLK_SECTOR;
         int err;
         if (len == 0)
             return BLKDEV_EINVAL;            /* cannot happen: lengths were summed beforehand */
         if (len >= VIRTIO_BLK_SECTOR) {
             uint64_t n = len / VIRTIO_BLK_SECTOR;
-            err = to_guest ? minidisk_read_translated(&b->md, s, n, p)
-                           : minidisk_write_translated(&b->md, s, n, p);
+            err = to_guest ? minidisk_read_translated(&b->md, s, n, pin.host)
+                           : minidisk_write_translated(&b->md, s, n, pin.host);
+            guest_mem_unpin(&pin);
             if (err)
                 return err;
             cursor_advance(k, n * VIRTIO_BLK_SECTOR);
             *done += n * VIRTIO_BLK_SECTOR;
-        } else if (to_guest) {
+            continue;
+        }
+        guest_mem_unpin(&pin);
+        if (to_guest) {
             err = minidisk_read_translated(&b->md, s, 1, b->bounce);
             if (err)
                 return err;
@@ -316,7 +325,7 @@ static bool take_request(struct virtio_blk *b, unsigned queue)
     if (!last->writable || last->len == 0 || !last->in_ram)
         return false;
     r->status_gpa = last->gpa + last->len - 1;
-    if (!vm_ram_ptr(b->vm, r->status_gpa, 1))
+    if (!guest_mem_is_ram(b->vm, r->status_gpa, 1))
         return false;
 
     /* Device-readable buffers come first (section 2.7.4.2); sum both kinds. */
@@ -472,8 +481,7 @@ static void enter_needs_reset(struct virtio_blk *b, const char *why)
 static bool complete(struct virtio_blk *b)
 {
     struct virtio_blk_request *r = &b->req;
-    volatile uint8_t *status = vm_ram_ptr(b->vm, r->status_gpa, 1);   /* checked when taken */
-    *status = r->status;
+    guest_mem_store8(b->vm, r->status_gpa, r->status);   /* checked to be RAM when taken */
     r->phase = VIRTIO_BLK_IDLE;
     int err = virtq_push(&b->vq[r->queue], b->vm, b->chain.head, r->written + 1);
     if (err < 0) {

@@ -1,8 +1,10 @@
-/* Split virtqueue processing over guest RAM (device side). Ring fields are read with volatile
- * loads into locals: the driver may rewrite them at any moment, and the compiler must not turn
- * one read into two. */
+/* Split virtqueue processing over guest RAM (device side). Ring fields are read with the
+ * accessors' single-access loads into locals: the driver may rewrite them at any moment, and
+ * one read must not become two. The ring areas are checked to be RAM before their fields are
+ * read, so a field load that fails (it cannot) only reads as zero / is dropped. */
 #include "dev/virtqueue.h"
 #include "lib/mem.h"
+#include "mem/guest_mem.h"
 
 struct desc {
     uint64_t addr;
@@ -10,45 +12,9 @@ struct desc {
     uint16_t flags, next;
 };
 
-/* The caller has checked that [gpa, gpa + n) is guest RAM. A naturally aligned field is one
- * volatile load (x86 reads it in one access, so it cannot tear); others, which only a driver
- * ignoring the spec's alignment rules produces, are read byte by byte. Guest RAM starts on a
- * page boundary, so aligned guest-physical means aligned pointer. */
-static uint64_t load_le(const struct vm *vm, uint64_t gpa, unsigned n)
-{
-    const volatile uint8_t *p = vm->ram + gpa;
-    if ((gpa & (n - 1)) == 0) {
-        switch (n) {
-        case 2: return *(const volatile uint16_t *)(const volatile void *)p;
-        case 4: return *(const volatile uint32_t *)(const volatile void *)p;
-        case 8: return *(const volatile uint64_t *)(const volatile void *)p;
-        default: break;
-        }
-    }
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void store_le(struct vm *vm, uint64_t gpa, unsigned n, uint64_t v)
-{
-    volatile uint8_t *p = vm->ram + gpa;
-    if ((gpa & (n - 1)) == 0) {
-        switch (n) {
-        case 2: *(volatile uint16_t *)(volatile void *)p = (uint16_t)v; return;
-        case 4: *(volatile uint32_t *)(volatile void *)p = (uint32_t)v; return;
-        case 8: *(volatile uint64_t *)(volatile void *)p = v; return;
-        default: break;
-        }
-    }
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static bool in_ram(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
-    return vm_ram_ptr(vm, gpa, len) != NULL;
+    return guest_mem_is_ram(vm, gpa, len);
 }
 
 static uint64_t avail_bytes(uint16_t size) { return 6 + 2ull * size; }
@@ -89,12 +55,11 @@ int virtq_enable(struct virtq *q, const struct vm *vm)
 static struct desc load_desc(const struct vm *vm, uint64_t table_gpa, uint32_t idx)
 {
     uint64_t at = table_gpa + 16ull * idx;
-    struct desc d;
-    d.addr = load_le(vm, at, 8);
-    d.len = (uint32_t)load_le(vm, at + 8, 4);
-    d.flags = (uint16_t)load_le(vm, at + 12, 2);
-    d.next = (uint16_t)load_le(vm, at + 14, 2);
-    return d;
+    /* Two loads, not four: len, flags and next share one 8-byte little-endian word. */
+    uint64_t addr = 0, rest = 0;
+    (void)(guest_mem_load64(vm, at, &addr) && guest_mem_load64(vm, at + 8, &rest));
+    return (struct desc){ .addr = addr, .len = (uint32_t)rest, .flags = (uint16_t)(rest >> 32),
+                          .next = (uint16_t)(rest >> 48) };
 }
 
 int virtq_pop(struct virtq *q, const struct vm *vm, struct virtq_chain *c)
@@ -106,14 +71,18 @@ int virtq_pop(struct virtq *q, const struct vm *vm, struct virtq_chain *c)
     if (!in_ram(vm, q->avail_gpa, avail_bytes(q->size)) || !in_ram(vm, q->desc_gpa, 16ull * q->size))
         return fail(q, VIRTQ_ERING);
 
-    uint16_t avail_idx = (uint16_t)load_le(vm, q->avail_gpa + 2, 2);
+    uint16_t avail_idx = 0;
+    if (!guest_mem_load16(vm, q->avail_gpa + 2, &avail_idx))
+        return fail(q, VIRTQ_ERING);
     uint16_t pending = (uint16_t)(avail_idx - q->last_avail_idx);
     if (pending == 0)
         return 0;
     if (pending > q->size)
         return fail(q, VIRTQ_EAVAIL_IDX);
     uint16_t slot = q->last_avail_idx & (q->size - 1);
-    uint16_t head = (uint16_t)load_le(vm, q->avail_gpa + 4 + 2ull * slot, 2);
+    uint16_t head = 0;
+    if (!guest_mem_load16(vm, q->avail_gpa + 4 + 2ull * slot, &head))
+        return fail(q, VIRTQ_ERING);
     if (head >= q->size)
         return fail(q, VIRTQ_EHEAD);
 
@@ -164,9 +133,11 @@ int virtq_pop(struct virtq *q, const struct vm *vm, struct virtq_chain *c)
 
 bool virtq_has_available(const struct virtq *q, const struct vm *vm)
 {
-    if (!q->enabled || q->broken || !in_ram(vm, q->avail_gpa, avail_bytes(q->size)))
+    uint16_t avail_idx;
+    if (!q->enabled || q->broken || !in_ram(vm, q->avail_gpa, avail_bytes(q->size)) ||
+        !guest_mem_load16(vm, q->avail_gpa + 2, &avail_idx))
         return false;
-    return (uint16_t)load_le(vm, q->avail_gpa + 2, 2) != q->last_avail_idx;
+    return avail_idx != q->last_avail_idx;
 }
 
 int virtq_push(struct virtq *q, struct vm *vm, uint16_t head, uint32_t len)
@@ -178,18 +149,20 @@ int virtq_push(struct virtq *q, struct vm *vm, uint16_t head, uint32_t len)
     if (!in_ram(vm, q->used_gpa, used_bytes(q->size)))
         return fail(q, VIRTQ_ERING);
     uint64_t elem = q->used_gpa + 4 + 8ull * (q->used_idx & (q->size - 1));
-    store_le(vm, elem, 4, head);
-    store_le(vm, elem + 4, 4, len);
+    if (!guest_mem_store32(vm, elem, head) || !guest_mem_store32(vm, elem + 4, len))
+        return fail(q, VIRTQ_ERING);
     q->used_idx++;
-    store_le(vm, q->used_gpa + 2, 2, q->used_idx);
+    if (!guest_mem_store16(vm, q->used_gpa + 2, q->used_idx))
+        return fail(q, VIRTQ_ERING);
     return VIRTQ_OK;
 }
 
 bool virtq_interrupt_suppressed(const struct virtq *q, const struct vm *vm)
 {
-    if (!q->enabled || !in_ram(vm, q->avail_gpa, 2))
+    uint16_t flags;
+    if (!q->enabled || !guest_mem_load16(vm, q->avail_gpa, &flags))
         return false;
-    return (load_le(vm, q->avail_gpa, 2) & VIRTQ_AVAIL_F_NO_INTERRUPT) != 0;
+    return (flags & VIRTQ_AVAIL_F_NO_INTERRUPT) != 0;
 }
 
 const char *virtq_strerror(int err)

@@ -11,6 +11,7 @@
 #include "emu/guest_walk.h"
 #include "x86.h"
 #include "lib/mem.h"
+#include "mem/guest_mem.h"
 #include "vmx/vmcs.h"
 
 
@@ -86,36 +87,32 @@ struct entry_ref {
     unsigned size;                /* 4 or 8 */
 };
 
+/* An entry is read once per walk, in one access, like the CPU's own page walker does. */
 static int read_entry(const struct vm *vm, struct entry_ref ref, uint64_t *value)
 {
-    const void *p = vm_ram_ptr(vm, ref.gpa, ref.size);
-    if (!p)
-        return -1;
     if (ref.size == 4) {
         uint32_t v;
-        memcpy(&v, p, 4);
+        if (!guest_mem_load32(vm, ref.gpa, &v))
+            return -1;
         *value = v;
-    } else {
-        memcpy(value, p, 8);
+        return 0;
     }
-    return 0;
+    return guest_mem_load64(vm, ref.gpa, value) ? 0 : -1;
 }
 
-static void set_entry_bits(struct vm *vm, struct entry_ref ref, uint64_t bits)
+/* An entry whose bits are already set is not written again (the usual case for accessed bits),
+ * which also leaves alone whatever the guest wrote in the meantime. Forced inline: it runs for
+ * every level of every walk, and the notify path of virtio-blk walks on each request. */
+static inline __attribute__((always_inline)) void set_entry_bits(struct vm *vm, struct entry_ref ref, uint64_t bits)
 {
-    void *p = vm_ram_ptr(vm, ref.gpa, ref.size);
-    if (!p)
-        return;
     if (ref.size == 4) {
         uint32_t v;
-        memcpy(&v, p, 4);
-        v |= (uint32_t)bits;
-        memcpy(p, &v, 4);
+        if (guest_mem_load32(vm, ref.gpa, &v) && (v & (uint32_t)bits) != (uint32_t)bits)
+            guest_mem_store32(vm, ref.gpa, v | (uint32_t)bits);
     } else {
         uint64_t v;
-        memcpy(&v, p, 8);
-        v |= bits;
-        memcpy(p, &v, 8);
+        if (guest_mem_load64(vm, ref.gpa, &v) && (v & bits) != bits)
+            guest_mem_store64(vm, ref.gpa, v | bits);
     }
 }
 
@@ -298,15 +295,11 @@ int guest_read_linear(struct vcpu *v, uint64_t linear, void *buf, size_t len,
         uint64_t gpa;
         if (guest_linear_to_gpa(v, linear, access, &gpa, fault) < 0)
             return -1;
-        const uint8_t *ram = vm_ram_ptr(v->vm, gpa, chunk);
-        if (ram) {
-            memcpy(out, ram, chunk);
-        } else {
+        if (!guest_mem_read(v->vm, gpa, out, chunk)) {
             /* Not (all) RAM: bytes outside RAM read as the empty bus, devices untouched. */
-            for (size_t i = 0; i < chunk; i++) {
-                const uint8_t *p = vm_ram_ptr(v->vm, gpa + i, 1);
-                out[i] = p ? *p : 0xff;
-            }
+            for (size_t i = 0; i < chunk; i++)
+                if (!guest_mem_load8(v->vm, gpa + i, &out[i]))
+                    out[i] = 0xff;
         }
         out += chunk;
         linear += chunk;

@@ -5,6 +5,7 @@
 #include "exit/handlers.h"
 #include "x86.h"
 #include "lib/mem.h"
+#include "mem/guest_mem.h"
 #include "vmx/vmcs.h"
 
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
@@ -76,10 +77,8 @@ static enum exit_result inject_gp(struct vcpu *v)
  * whenever a real CPU would (re)load them from CR3, so do we. Invalid entries -> #GP. */
 static int pae_pdptes_load(struct vcpu *v, uint64_t cr3, uint64_t pdpte[4])
 {
-    const void *src = vm_ram_ptr(v->vm, cr3 & 0xFFFFFFE0ull, 32);
-    if (!src)
+    if (!guest_mem_read(v->vm, cr3 & 0xFFFFFFE0ull, pdpte, 32))
         return -1;
-    memcpy(pdpte, src, 32);
     uint64_t reserved = (~0ull << cpuid_guest_maxphyaddr(v->vm->id)) | 0x1E6ull; /* bits 2:1, 8:5, 63:MAXPHYADDR */
     for (int i = 0; i < 4; i++)
         if ((pdpte[i] & 1) && (pdpte[i] & reserved))

@@ -5,6 +5,7 @@
 #include "hypercall.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mem/guest_mem.h"
 
 static struct diskcheck_env bench_host;
 static bool bench_enabled;
@@ -22,11 +23,9 @@ int64_t hypercall_disk_bench(struct vm *vm, uint64_t gpa, uint64_t size)
         return HC_EPERM;
     if (size != sizeof(struct hc_disk_bench))
         return HC_EINVAL;
-    void *shared = vm_ram_ptr(vm, gpa, size);
-    if (!shared)
-        return HC_EFAULT;
     struct hc_disk_bench req;
-    memcpy(&req, shared, sizeof(req));
+    if (!guest_mem_read(vm, gpa, &req, sizeof(req)))
+        return HC_EFAULT;
 
     const struct minidisk *md = vm->disk;
     if (!md)
@@ -59,6 +58,7 @@ int64_t hypercall_disk_bench(struct vm *vm, uint64_t gpa, uint64_t size)
     req.rand_write_ticks = perf.rand_write_ticks;
     req.rand_read_ops = perf.rand_read_ops;
     req.rand_read_ticks = perf.rand_read_ticks;
-    memcpy(shared, &req, sizeof(req));
+    if (!guest_mem_write(vm, gpa, &req, sizeof(req)))
+        return HC_EFAULT;
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "exit/handlers.h"
 #include "hypercall.h"
 #include "lib/log.h"
+#include "mem/guest_mem.h"
 #include "vmx/vmcs.h"
 
 #define HC_CONSOLE_MAX 4096
@@ -12,14 +13,20 @@ static int64_t hypercall_console(struct vm *vm, uint64_t gpa, uint64_t len)
 {
     if (len > HC_CONSOLE_MAX)
         return HC_EINVAL;
-    const char *text = vm_ram_ptr(vm, gpa, len);
-    if (!text)
+    if (!guest_mem_is_ram(vm, gpa, len))
         return HC_EFAULT;
-    /* One console line per guest line; bytes are copied out once and never re-read. */
+    /* One console line per guest line; bytes are copied out once, a chunk at a time, and never
+     * re-read. */
     char line[UART_LINE_MAX];
+    char chunk[256];
     uint64_t n = 0;
     for (uint64_t i = 0; i < len; i++) {
-        char c = text[i];
+        if (i % sizeof(chunk) == 0) {
+            uint64_t want = len - i < sizeof(chunk) ? len - i : sizeof(chunk);
+            if (!guest_mem_read(vm, gpa + i, chunk, want))
+                return HC_EFAULT;       /* cannot happen: the range was checked */
+        }
+        char c = chunk[i % sizeof(chunk)];
         if (c == '\n' || n == sizeof(line)) {
             log_guest_line(vm->name, line, n);
             n = 0;

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bootinfo.h"
+#include "dev/bochs_shutdown.h"
+#include "dev/debug_exit.h"
+#include "dev/io_bus.h"
 #include "dev/uart16550.h"
 #include "guest/vcpu.h"
 
@@ -27,20 +30,6 @@ enum vm_outcome {
     OUTCOME_SHUTDOWN,           /* "Shutdown" on port 0x8900 or ACPI-style power-off */
     OUTCOME_STOPPED,            /* stopped by Tessera: fault, failed entry, time limit, bad image */
 };
-
-/* A device region in guest-physical space, claimed ahead of the empty bus. */
-struct mmio_ops {
-    uint64_t (*read)(void *dev, uint64_t offset, unsigned size);
-    void (*write)(void *dev, uint64_t offset, unsigned size, uint64_t value);
-};
-
-struct mmio_region {
-    uint64_t base, size;
-    const struct mmio_ops *ops;
-    void *dev;
-};
-
-#define GUEST_MAX_MMIO 4
 
 /* Device work an exit left unfinished because it reached its budget (bytes or time): the run
  * loop calls run(ctx) before each VM entry of this VM's vCPUs while pending is set, so the work is
@@ -64,13 +53,19 @@ struct vm {
     uint8_t *ram;
     uint64_t ram_hpa;
     uint64_t ram_size;
+    /* Only VM creation and loading, and the accessors (mem/guest_mem.h), touch ram. Theirs: pins
+     * not yet released (a debug count tests check returns to zero), and the largest piece a pin
+     * reports, 0 when RAM is one host range (tests set a page, so callers' loops run; paging will). */
+    unsigned pins_live;
+    uint64_t pin_piece_max;
     uint64_t eptp;
 
+    /* The machine's devices, placed on bus by the board (guest/board.h): what a port or
+     * guest-physical address reaches. RAM is not on it; mem/gpa_bus.h puts the two together. */
+    struct io_bus bus;
     struct uart16550 uart;
-    unsigned shutdown_match;    /* how many bytes of "Shutdown" have arrived on port 0x8900 */
-
-    struct mmio_region mmio[GUEST_MAX_MMIO];
-    unsigned mmio_count;
+    struct debug_exit debug_exit;
+    struct bochs_shutdown shutdown;
     struct pci_host *pci;       /* PCI configuration space (ports 0xCF8-0xCFF), or NULL: empty bus */
     const struct minidisk *disk; /* the minidisk behind its virtio-blk device, or NULL */
     struct deferred_work device_work;
@@ -111,14 +106,5 @@ void vm_stats_sum(const struct vm *vm, struct vm_stats *out);
 uint64_t vm_run_tsc(const struct vm *vm);
 /* Slices the scheduler has given the VM so far, summed over its vCPUs (HC_SLICES). */
 uint64_t vm_slices(const struct vm *vm);
-
-/* Pointer to guest RAM for [gpa, gpa + len), or NULL unless the whole span is RAM.
- * Overflow-safe: never computes gpa + len. */
-static inline void *vm_ram_ptr(const struct vm *vm, uint64_t gpa, uint64_t len)
-{
-    if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
-        return NULL;
-    return vm->ram + gpa;
-}
 
 #endif

@@ -1,5 +1,5 @@
-/* A guest's physical address space as its CPU sees it: RAM from 0 to ram_size, device regions
- * (struct mmio_region in the guest), and an empty bus everywhere else (reads all ones, writes dropped). */
+/* A guest's physical address space as its CPU sees it: RAM from 0 to ram_size, the MMIO ranges
+ * of its I/O bus (vm->bus), and an empty bus everywhere else (reads all ones, writes dropped). */
 #ifndef TESSERA_GPA_BUS_H
 #define TESSERA_GPA_BUS_H
 
@@ -10,7 +10,8 @@
 uint64_t gpa_read(struct vm *vm, uint64_t gpa, unsigned size);
 void gpa_write(struct vm *vm, uint64_t gpa, unsigned size, uint64_t value);
 
-/* Register a device region; returns 0, or -1 when full or overlapping RAM/another region. */
+/* Register a device region on the VM's bus (any number, kept sorted); returns 0, or -1 when
+ * it is empty, wraps, overlaps RAM or another region, or the bus cannot grow. */
 int gpa_add_mmio(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops, void *dev);
 
 /* Unregister the region that starts at base (a PCI BAR that moved or stopped decoding); the
