@@ -11,6 +11,7 @@
 #include "dev/ioapic.h"
 #include "dev/pic8259.h"
 #include "x86.h"
+#include "fuzz_input.h"
 
 #define MAX_OPS 1024
 
@@ -18,18 +19,6 @@ static struct ioapic io;
 static struct pic8259 pic;
 static bool intr_seen;
 
-struct cursor {
-    const uint8_t *p;
-    size_t left;
-};
-
-static uint64_t take(struct cursor *c, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n && c->left; i++, c->left--)
-        v |= (uint64_t)*c->p++ << (8 * i);
-    return v;
-}
 
 static bool entry_level(uint64_t e)
 {

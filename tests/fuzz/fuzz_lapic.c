@@ -10,6 +10,7 @@
 #include "dev/irq.h"
 #include "dev/lapic.h"
 #include "x86.h"
+#include "fuzz_input.h"
 
 #define MAX_OPS            1024
 #define MAX_CALLBACKS_STEP 8
@@ -17,18 +18,6 @@
 static struct lapic apic;
 static unsigned callbacks;
 
-struct cursor {
-    const uint8_t *p;
-    size_t left;
-};
-
-static uint64_t take(struct cursor *c, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n && c->left; i++, c->left--)
-        v |= (uint64_t)*c->p++ << (8 * i);
-    return v;
-}
 
 /* The router of a one-APIC machine: every IPI that targets this APIC comes back into it. */
 static void route_ipi(void *ctx, const struct lapic_ipi *ipi)

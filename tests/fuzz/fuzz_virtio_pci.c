@@ -16,6 +16,7 @@
 #include "guest/board.h"
 #include "mem/gpa_bus.h"
 #include "mem_blkdev.h"
+#include "fuzz_input.h"
 
 #define RAM_SIZE     0x10000ull
 #define DISK_SECTORS 256u
@@ -27,18 +28,6 @@ static struct vm vm;
 static uint8_t *ram;
 static struct mem_blkdev *disk;
 
-struct cursor {
-    const uint8_t *p;
-    size_t left;
-};
-
-static uint64_t take(struct cursor *c, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n && c->left; i++, c->left--)
-        v |= (uint64_t)*c->p++ << (8 * i);
-    return v;
-}
 
 /* A clock that moves on with every look and with the disk's work. */
 static uint64_t fake_ticks;
