@@ -41,22 +41,21 @@ struct vcpu *sched_pick(struct vm *vms, unsigned count, unsigned *cursor)
     return NULL;
 }
 
+uint64_t sched_slice_budget(const struct vcpu *v, uint64_t slice_tsc)
+{
+    const struct vm *vm = v->vm;
+    if (!vm->timeout_tsc)
+        return slice_tsc;
+    uint64_t vm_used = vm_run_tsc(vm);
+    if (vm_used >= vm->timeout_tsc)
+        return 0;
+    uint64_t limit_left = vm->timeout_tsc - vm_used;
+    return limit_left < slice_tsc ? limit_left : slice_tsc;
+}
+
 uint64_t sched_slice_left(const struct vcpu *v, uint64_t start, uint64_t now, uint64_t slice_tsc)
 {
-    uint64_t used = now - start;   /* unsigned: right across a TSC wrap-around */
-    if (used >= slice_tsc)
-        return 0;
-    uint64_t left = slice_tsc - used;
-    const struct vm *vm = v->vm;
-    if (vm->timeout_tsc) {
-        uint64_t vm_used = vm_run_tsc(vm);
-        if (vm_used >= vm->timeout_tsc || used >= vm->timeout_tsc - vm_used)
-            return 0;
-        uint64_t limit_left = vm->timeout_tsc - vm_used - used;
-        if (limit_left < left)
-            left = limit_left;
-    }
-    return left;
+    return sched_budget_left(sched_slice_budget(v, slice_tsc), start, now);
 }
 
 void sched_account(struct vcpu *v, uint64_t tsc_used, uint64_t tsc_khz)

@@ -17,6 +17,16 @@ struct vcpu *sched_pick(struct vm *vms, unsigned count, unsigned *cursor);
  * sched_account. */
 uint64_t sched_slice_left(const struct vcpu *v, uint64_t start, uint64_t now, uint64_t slice_tsc);
 
+/* The same in two parts, for the run loop: the most a slice starting now may last (slice_tsc,
+ * or less when the VM's time limit is nearer; the limit only moves when a slice is charged, so
+ * once per slice is enough), and what is left of it at now. Inline: it runs after every exit. */
+uint64_t sched_slice_budget(const struct vcpu *v, uint64_t slice_tsc);
+static inline uint64_t sched_budget_left(uint64_t budget, uint64_t start, uint64_t now)
+{
+    uint64_t used = now - start;   /* unsigned: right across a TSC wrap-around */
+    return used < budget ? budget - used : 0;
+}
+
 /* Called after a vCPU's slice: charge it, remember the longest slice, and stop its VM if the VM
  * reached its time limit. */
 void sched_account(struct vcpu *v, uint64_t tsc_used, uint64_t tsc_khz);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "lib/byte_ring.h"
 
 /* COM1, 115200 8N1, polled. serial_write sends everything before it returns, except while
  * queueing is on (while guests run): then it queues (64 KiB) and sends what the UART takes at
@@ -16,7 +17,9 @@ void serial_write(const char *s, uint64_t len);
 void serial_set_queueing(bool on);
 void serial_drain(void);
 void serial_flush(void);
-bool serial_pending(void);
+/* Inline: the run loop asks after every exit. */
+extern struct byte_ring serial_queue;
+static inline bool serial_pending(void) { return !byte_ring_empty(&serial_queue); }
 
 /* Mask the 8259 PICs, every IOAPIC redirection entry (from the MADT) and the LAPIC LVT
  * entries, so no interrupt the firmware left armed fires while Tessera runs. */

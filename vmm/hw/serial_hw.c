@@ -35,11 +35,11 @@
 static bool uart_wedged;
 static bool queueing;          /* only while guests run; otherwise every write is sent at once */
 static uint8_t queue_buf[QUEUE_BYTES];
-static struct byte_ring queue;
+struct byte_ring serial_queue;
 
 void serial_init(void)
 {
-    byte_ring_init(&queue, queue_buf, QUEUE_BYTES);
+    byte_ring_init(&serial_queue, queue_buf, QUEUE_BYTES);
     /* DLAB may be left set by the firmware: clear it so the IER write reaches the IER. */
     outb(COM1 + UART_LCR, LCR_8N1);
     outb(COM1 + UART_IER, 0x00);
@@ -58,7 +58,7 @@ static bool send_fifo(void)
     if (!(inb(COM1 + UART_LSR) & LSR_THRE))
         return false;
     uint8_t c;
-    for (unsigned i = 0; i < FIFO_DEPTH && byte_ring_get(&queue, &c); i++)
+    for (unsigned i = 0; i < FIFO_DEPTH && byte_ring_get(&serial_queue, &c); i++)
         outb(COM1 + UART_THR, c);
     return true;
 }
@@ -70,7 +70,7 @@ static void send_fifo_waiting(void)
     for (unsigned i = 0; !send_fifo(); i++) {
         if (i == THRE_POLL_LIMIT) {
             uart_wedged = true;
-            byte_ring_init(&queue, queue_buf, QUEUE_BYTES);
+            byte_ring_init(&serial_queue, queue_buf, QUEUE_BYTES);
             return;
         }
     }
@@ -78,7 +78,7 @@ static void send_fifo_waiting(void)
 
 static void queue_byte(uint8_t c)
 {
-    while (!uart_wedged && !byte_ring_put(&queue, c))
+    while (!uart_wedged && !byte_ring_put(&serial_queue, c))
         send_fifo_waiting();
 }
 
@@ -104,19 +104,14 @@ void serial_set_queueing(bool on)
         serial_flush();
 }
 
-bool serial_pending(void)
-{
-    return !byte_ring_empty(&queue);
-}
-
 void serial_drain(void)
 {
-    if (!uart_wedged && !byte_ring_empty(&queue))
+    if (!uart_wedged && !byte_ring_empty(&serial_queue))
         send_fifo();
 }
 
 void serial_flush(void)
 {
-    while (!uart_wedged && !byte_ring_empty(&queue))
+    while (!uart_wedged && !byte_ring_empty(&serial_queue))
         send_fifo_waiting();
 }

@@ -110,14 +110,14 @@ static enum exit_result entry_failed(struct vcpu *v, int vmfail, uint32_t exit_r
  * step before each entry while the guest computes, as many as the slice holds while it waits
  * (it spun on PAUSE or yielded; a polling driver would otherwise get one step per slice).
  * Returns what is left of the slice. */
-static uint64_t run_device_work(struct vcpu *v, uint64_t start, bool guest_waits)
+static uint64_t run_device_work(struct vcpu *v, uint64_t start, uint64_t budget, bool guest_waits)
 {
     struct deferred_work *w = &v->vm->device_work;
-    uint64_t left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
+    uint64_t left = sched_budget_left(budget, start, rdtsc());
     if (w->pending && left) {
         do {
             w->run(w->ctx);
-            left = sched_slice_left(v, start, rdtsc(), vmx_host.slice_tsc);
+            left = sched_budget_left(budget, start, rdtsc());
         } while (guest_waits && left && w->pending);
     }
     return left;
@@ -139,9 +139,10 @@ static void set_pause_exiting(struct vcpu *v, bool on)
  * what is left of the slice by the TSC, root-mode time included. */
 static void run_slice(struct vcpu *v, uint64_t start)
 {
+    const uint64_t budget = sched_slice_budget(v, vmx_host.slice_tsc);
     const unsigned shift = vmx_host.controls.preemption_timer_shift;
     for (;;) {
-        uint64_t left = run_device_work(v, start, v->waits_for_device);
+        uint64_t left = run_device_work(v, start, budget, v->waits_for_device);
         v->waits_for_device = false;
         if (v->vm->state == VM_ENDED || !left)
             break;
@@ -173,7 +174,7 @@ static void run_slice(struct vcpu *v, uint64_t start)
         if (r == EXIT_STOP)
             break;
         if (r == EXIT_YIELD || r == EXIT_ADVANCE_YIELD) {
-            run_device_work(v, start, true); /* it has nothing to do but wait */
+            run_device_work(v, start, budget, true); /* it has nothing to do but wait */
             break;
         }
     }
