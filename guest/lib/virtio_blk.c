@@ -42,8 +42,9 @@
                          (1ull << VIRTIO_BLK_F_RO))
 
 /* Polling bounds: spins of the used-ring check, with the device status (an exit under Tessera)
- * looked at every STATUS_EVERY spins. Tessera completes during the notify write, QEMU within
- * microseconds, so the bound only matters when the device never answers. */
+ * looked at every STATUS_EVERY spins. Tessera does a bounded step of the work during the
+ * notify write and the rest while this loop spins on PAUSE (which then exits), QEMU completes
+ * within microseconds, so the bound only matters when the device never answers. */
 #define POLL_SPINS    20000000u
 #define STATUS_EVERY  4096u
 #define RESET_SPINS   1000000u

@@ -31,9 +31,10 @@ enum vm_outcome {
     OUTCOME_STOPPED,            /* stopped by Tessera: fault, failed entry, time limit, bad image */
 };
 
-/* Device work an exit left unfinished because it reached its budget (bytes or time): the run
- * loop calls run(ctx) before each VM entry of this VM's vCPUs while pending is set, so the work is
- * done in the asking guest's own time, a budget at a time. run clears pending when done. */
+/* Device work an exit left unfinished because it reached its budget (bytes or time). While
+ * pending is set the run loop calls run(ctx), one budget per call, in this VM's own slices: once
+ * before each VM entry while the guest computes, and for the rest of the slice once the guest
+ * waits (PAUSE, which exits only then, or a yield). run clears pending when done. */
 struct deferred_work {
     void (*run)(void *ctx);
     void *ctx;
